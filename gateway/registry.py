@@ -29,6 +29,14 @@ BUILTIN_CODECS.update(
 )
 
 
+BUILTIN_GENERATORS: dict[str, str] = {
+    name: "adapters.synthetic:generate"
+    for name in ("caf-vrsb0801", "france-travail-csv", "plie-csv", "plie-json", "dsn", "departement-csv")
+}
+"""Synthetic file generator name -> "module:attribute" of
+``generate(fmt, records, stream, seed, **options) -> int``."""
+
+
 def _load(target: str) -> Any:
     module_name, _, attribute = target.partition(":")
     try:
@@ -49,4 +57,13 @@ def codec(name: str) -> Any:
     if target is None:
         known = ", ".join(sorted({*BUILTIN_CODECS, *_third_party()}))
         raise ConfigurationError(f"unknown codec {name!r} (known: {known})")
+    return _load(target)
+
+
+def generator(name: str) -> Any:
+    """Return the synthetic data generator registered under ``name`` (a callable, see BUILTIN_GENERATORS)."""
+    target = BUILTIN_GENERATORS.get(name)
+    if target is None:
+        known = ", ".join(sorted(BUILTIN_GENERATORS))
+        raise ConfigurationError(f"unknown generator {name!r} (known: {known})")
     return _load(target)

@@ -34,4 +34,6 @@ def complete_nir(nir13: str) -> str:
 def is_valid_nir(nir15: str) -> bool:
     """True if ``nir15`` has the NIR shape and its last two digits are the right key."""
     match = _NIR15.match(nir15)
-    return bool(match) and nir_key(match.group(1)) == match.group(2) if match else False
+    if match is None:
+        return False
+    return nir_key(match.group(1)) == match.group(2)

@@ -28,7 +28,7 @@ MODEL_DIR = Path(__file__).resolve().parent.parent
 SCHEMA_BASE = "urn:fr:reseau-emploi:schema:"
 CS_BASE = "urn:fr:reseau-emploi:cs:"
 UPSTREAM = "gip-inclusion/data-inclusion-schema schemas/v1 (tag v1.0.8, Licence Ouverte 2.0)"
-DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 CODE_LISTS: dict[str, str | None] = {
     # code list file (extra/<name>.json) -> the schema $defs enum it must equal (None: no enum upstream)
@@ -105,12 +105,16 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def build(source: Path, model_dir: Path = MODEL_DIR) -> None:
-    upstream = {kind: json.loads((source / f"{kind}.json").read_text("utf-8")) for kind in ("structure", "service")}
+    upstream = {
+        kind: json.loads((source / f"{kind}.json").read_text("utf-8")) for kind in ("structure", "service")
+    }
     all_defs = {**upstream["structure"]["$defs"], **upstream["service"]["$defs"]}
     for kind, title in (("structure", "Structure"), ("service", "Service")):
         write_json(model_dir / "schemas" / f"{title}.json", build_schema(upstream[kind], title, kind))
     for name, def_name in CODE_LISTS.items():
-        codesystem = build_codesystem(name, json.loads((source / "extra" / f"{name}.json").read_text("utf-8")))
+        codesystem = build_codesystem(
+            name, json.loads((source / "extra" / f"{name}.json").read_text("utf-8"))
+        )
         if def_name is not None:
             check_enum(name, codesystem["concepts"], all_defs, def_name)
         write_json(model_dir / "codesystems" / f"{name}.json", codesystem)

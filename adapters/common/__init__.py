@@ -1,0 +1,1 @@
+"""Helpers shared by the built-in codecs (option checking, decoding text lines, tabular headers)."""

@@ -1,0 +1,1 @@
+"""CSV partner files (France Travail extractions, département exports, CNAF fichiers contact...)."""

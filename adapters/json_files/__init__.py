@@ -1,0 +1,1 @@
+"""JSON documents (API pages, exports) and NDJSON streams."""

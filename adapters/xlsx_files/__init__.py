@@ -1,0 +1,1 @@
+"""Excel workbooks (XLSX) exchanged by départements and CAF (fichiers allocataires...)."""

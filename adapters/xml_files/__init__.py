@@ -1,0 +1,1 @@
+"""XML partner files (CNAF/MSA flux bénéficiaires RSA, WebRSA/ALI exchanges, Pôle emploi → CG files...)."""

@@ -1,0 +1,139 @@
+"""Streaming XML reader: one record per ``record_element``, memory flat whatever the file size.
+
+``iterparse`` builds the tree as it reads; each record subtree is converted then cleared, and elements
+already read are removed from their parent, so only the current record (and the ancestors' empty
+shells) stay in memory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO
+
+from lxml import etree
+
+from adapters.xml_files.hardening import (
+    PARSER_OPTIONS,
+    LimitedStream,
+    refuse_entity_declarations,
+    safe_message,
+)
+from adapters.xml_files.tree import local_name, record_data
+from adapters.xml_files.xsd import validate
+from gateway.codecs import ReadItem, SourceRecord
+from gateway.errors import UnreadableFileError
+
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class XmlReader:
+    record_element: str
+    namespace: str | None
+    """When set, only elements of this namespace match ``record_element``/``context_elements``."""
+    context_elements: frozenset[str]
+    force_list: frozenset[str]
+    max_bytes: int
+    schema: etree.XMLSchema | None
+    xsd_name: str | None
+
+    def read(self, stream: BinaryIO, *, source_name: str = "<stream>") -> Iterator[ReadItem]:
+        if self.schema is None:
+            yield from self._records(stream, source_name)
+            return
+        with _rewindable(stream, self.max_bytes, source_name) as seekable:
+            start = seekable.tell()
+            validate(
+                seekable,
+                self.schema,
+                xsd_name=self.xsd_name or "XSD",
+                max_bytes=self.max_bytes,
+                source=source_name,
+            )
+            seekable.seek(start)
+            yield from self._records(seekable, source_name)
+
+    def _matches(self, tag: Any, names: Collection[str]) -> bool:
+        if not isinstance(tag, str):
+            return False
+        if self.namespace is not None:
+            return tag.startswith("{" + self.namespace + "}") and local_name(tag) in names
+        return local_name(tag) in names
+
+    def _records(self, stream: IO[bytes], source_name: str) -> Iterator[ReadItem]:
+        record_names = (self.record_element,)
+        context: dict[str, Any] = {}
+        snapshot: dict[str, Any] = {}
+        number = 0
+        depth = 0  # > 0 inside a record or a context element, whose subtree is kept until its end
+        in_record = False
+        record_line: int | None = None
+        checked = False
+        events = etree.iterparse(
+            LimitedStream(stream, self.max_bytes, source_name),
+            events=("start", "end"),
+            **PARSER_OPTIONS,
+        )
+        try:
+            for event, element in events:
+                if event == "start":
+                    if not checked:
+                        refuse_entity_declarations(element, source_name)
+                        checked = True
+                    if depth:
+                        depth += 1
+                    elif self._matches(element.tag, record_names):
+                        depth, in_record, record_line = 1, True, element.sourceline
+                    elif self._matches(element.tag, self.context_elements):
+                        depth, in_record = 1, False
+                    continue
+                if depth:
+                    depth -= 1
+                    if depth:
+                        continue
+                    if in_record:
+                        number += 1
+                        data = record_data(element, self.force_list)
+                        yield SourceRecord(number, data, line=record_line, source=source_name, context=snapshot)
+                    else:
+                        context[local_name(str(element.tag))] = record_data(element, self.force_list)
+                        snapshot = dict(context)
+                _forget(element)
+        except etree.XMLSyntaxError as exc:
+            raise UnreadableFileError(safe_message(exc.msg), file=source_name, line=exc.lineno or None) from None
+        if not checked:
+            raise UnreadableFileError("no XML element found", file=source_name)
+
+
+def _forget(element: etree._Element) -> None:
+    """Free a processed element and its already-processed previous siblings."""
+    element.clear(keep_tail=True)  # type: ignore[call-arg]  # lxml-stubs lag behind lxml 4.4+
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+class _rewindable:
+    """A seekable view of ``stream``: itself when seekable, else a temporary copy (capped at max_bytes)."""
+
+    def __init__(self, stream: BinaryIO, max_bytes: int, source: str) -> None:
+        self._stream = stream
+        self._max_bytes = max_bytes
+        self._source = source
+        self._copy: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        if self._stream.seekable():
+            return self._stream
+        self._copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        shutil.copyfileobj(LimitedStream(self._stream, self._max_bytes, self._source), self._copy)
+        self._copy.seek(0)
+        return self._copy
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._copy is not None:
+            self._copy.close()

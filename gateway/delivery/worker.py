@@ -1,0 +1,103 @@
+"""Delivery workers: claim due outbox items, render them, send them, record the outcome.
+
+Only retriable errors are retried (with the persisted backoff); fatal errors go straight to the dead
+letters. A worker killed mid-batch loses nothing: its leases expire and another worker (or itself, after a
+restart) takes the items again; the receiver deduplicates with the idempotency key.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gateway.delivery.outbox import DEAD, Outbox, OutboxItem
+from gateway.delivery.render import MappingLookup, render
+from gateway.errors import ConfigurationError, FatalError, GatewayError
+from gateway.logging_setup import get_logger
+from gateway.pipeline.endpoints import EndpointConfig
+from gateway.transports.factory import TransportPool
+
+log = get_logger("gateway.delivery")
+
+DeliveredHook = Callable[[OutboxItem, str | None], None]
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RunStats:
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        outbox: Outbox,
+        endpoints: EndpointConfig,
+        transports: TransportPool,
+        mappings: MappingLookup | None = None,
+        on_delivered: DeliveredHook | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.endpoints = endpoints
+        self.transports = transports
+        self.mappings = mappings
+        self.on_delivered = on_delivered
+        self.name = name or worker_id()
+
+    def run_once(self, limit: int = 100, endpoints: Sequence[str] | None = None) -> RunStats:
+        stats = RunStats()
+        items = self.outbox.claim(self.name, limit, endpoints)
+        stats.claimed = len(items)
+        for item in items:
+            self._deliver(item, stats)
+        return stats
+
+    def _deliver(self, item: OutboxItem, stats: RunStats) -> None:
+        try:
+            endpoint = self.endpoints.endpoint(item.endpoint)
+            delivery = render(item, endpoint, self.mappings)
+            receipt = self.transports.get(endpoint).send(delivery)
+        except GatewayError as error:
+            self._failed(item, error, stats)
+            return
+        except Exception as error:  # a bug in a renderer/transport must not kill the worker
+            self._failed(item, FatalError(f"unexpected {type(error).__name__} while delivering"), stats)
+            log.exception("delivery.unexpected", item=item.id, endpoint=item.endpoint)
+            return
+        if self.outbox.delivered(item, receipt, self.name):
+            stats.delivered += 1
+            if self.on_delivered:
+                self.on_delivered(item, receipt)
+
+    def _failed(self, item: OutboxItem, error: GatewayError, stats: RunStats) -> None:
+        status = self.outbox.failed(item, error, self.name)
+        if status == DEAD:
+            stats.dead += 1
+            log.warning("delivery.dead_letter", item=item.id, endpoint=item.endpoint, error=str(error))
+        else:
+            stats.retried += 1
+            log.info("delivery.retry", item=item.id, endpoint=item.endpoint, attempts=item.attempts)
+
+    def run_forever(self, stop: threading.Event, idle_seconds: float = 0.5, limit: int = 100) -> None:
+        while not stop.is_set():
+            try:
+                stats = self.run_once(limit)
+            except ConfigurationError:
+                raise
+            except Exception:  # database hiccup: log and try again shortly
+                log.exception("worker.loop_error")
+                stop.wait(2.0)
+                continue
+            if stats.claimed == 0:
+                stop.wait(idle_seconds)

@@ -1,0 +1,27 @@
+"""Dialect-aware "insert unless it exists" for idempotent writes (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _statement(connection: Connection, table: Table, key: Sequence[str]) -> Insert:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+def insert_ignore_one(connection: Connection, table: Table, row: dict[str, Any], key: Sequence[str]) -> bool:
+    """Insert ``row`` unless a row with the same ``key`` exists; True if it was inserted."""
+    return connection.execute(_statement(connection, table, key), row).rowcount == 1
+
+
+def insert_ignore_many(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
+) -> None:
+    """Insert ``rows`` in one round trip, silently skipping those whose ``key`` already exists."""
+    if rows:
+        connection.execute(_statement(connection, table, key), list(rows))
