@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -50,7 +51,7 @@ def _individu(rng: random.Random, number: int) -> Iterator[tuple[str, str]]:
         ("S21.G00.30.007", _v(person.birth_place_name)[:30]),
         ("S21.G00.30.008", _v(person.address_line)),
         ("S21.G00.30.009", person.residence.postal_code),
-        ("S21.G00.30.010", _v(person.residence.name)[:50]),
+        ("S21.G00.30.010", _locality(person.residence.name)),
     )
     yield "S21.G00.30.019", f"M{number:08d}"
     nature, dispositif = rng.choices([c[:2] for c in CONTRACTS], [c[2] for c in CONTRACTS])[0]
@@ -88,6 +89,11 @@ def _individu(rng: random.Random, number: int) -> Iterator[tuple[str, str]]:
     yield "S21.G00.50.002", f"{rng.randint(900, 4000)}.{rng.randint(0, 99):02d}"
 
 
+def _locality(text: str) -> str:
+    """Localité rubrics allow letters, digits and spaces only (``SAINT-DENIS`` -> ``SAINT DENIS``)."""
+    return " ".join(re.sub(r"[^A-Za-z0-9]", " ", ascii_upper(text)).split())[:50]
+
+
 def _line(code: str, value: str) -> bytes:
     return f"{code},'{value}'\n".encode("ascii")
 
@@ -120,14 +126,14 @@ def write_dsn(records: int, stream: BinaryIO, seed: int, etablissements: int = 3
                             ("S20.G00.05.004", f"{index + 1}"), ("S20.G00.05.005", _d(MONTH))):  # fmt: skip
             emit(code, value)
         if annule_et_remplace:
-            emit("S20.G00.05.006", f"{rng.randint(10**9, 10**10 - 1)}")
+            emit("S20.G00.05.006", f"{_d(MONTH)}{rng.randint(1, 10**6)}")
         emit("S20.G00.05.010", "01")
         for code, value in (("S21.G00.06.001", entreprise), ("S21.G00.06.002", "00011"),
                             ("S21.G00.06.003", rng.choice(APE)), ("S21.G00.06.004", "1 RUE DE LA REPUBLIQUE"),
                             ("S21.G00.06.005", "75011"), ("S21.G00.06.006", "PARIS"),
                             ("S21.G00.11.001", nic), ("S21.G00.11.002", rng.choice(APE)),
                             ("S21.G00.11.003", "2 PLACE DE LA GARE"), ("S21.G00.11.004", commune.postal_code),
-                            ("S21.G00.11.005", _v(commune.name))):  # fmt: skip
+                            ("S21.G00.11.005", _locality(commune.name))):  # fmt: skip
             emit(code, value)
         for _ in range(size):
             number += 1

@@ -14,12 +14,12 @@ import random
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from adapters.synthetic.identities import Identity, identity, siret
+from adapters.synthetic.identities import Identity, ascii_upper, identity, siret
 
 CSV_COLUMNS = (
     "plie_siret", "id_participant", "nir", "sexe", "nom", "nom_naissance", "prenom", "date_naissance",
     "adresse", "code_postal", "commune", "code_insee_commune", "telephone", "courriel", "statut_rsa",
-    "inscrit_france_travail", "identifiant_france_travail", "date_entree_plie", "date_sortie_plie",
+    "inscrit_france_travail", "identifiant_france_travail", "id_parcours", "date_entree_plie", "date_sortie_plie",
     "motif_sortie", "referent_nom", "referent_prenom", "referent_courriel", "structure_referente_siret",
     "structure_referente_nom",
 )  # fmt: skip
@@ -33,7 +33,7 @@ REFERENTS = (("Lemoine", "Julie"), ("Perret", "Hervé"), ("Benaïssa", "Samira")
 DATE = "%d/%m/%Y"
 
 
-def _parcours(rng: random.Random, structures: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _parcours(rng: random.Random, structures: list[tuple[str, str]], participant: str) -> list[dict[str, Any]]:
     count = 1 if rng.random() < 0.85 else 2
     start = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 1800))
     out: list[dict[str, Any]] = []
@@ -43,12 +43,13 @@ def _parcours(rng: random.Random, structures: list[tuple[str, str]]) -> list[dic
         siret_ref, name_ref = rng.choice(structures)
         family, given = rng.choice(REFERENTS)
         item: dict[str, Any] = {
+            "id_parcours": f"{participant}-{index + 1}",
             "date_entree_plie": start.strftime(DATE),
             "date_sortie_plie": end.strftime(DATE) if end else "",
             "motif_sortie": rng.choice(MOTIFS_SORTIE) if end else "",
             "referent_nom": family,
             "referent_prenom": given,
-            "referent_courriel": f"{given[0].lower()}.{family.lower()}@plie.example.fr",
+            "referent_courriel": f"{given[0].lower()}.{ascii_upper(family).lower()}@plie.example.fr",
             "structure_referente_siret": siret_ref,
             "structure_referente_nom": name_ref,
         }
@@ -93,7 +94,7 @@ def participants(records: int, seed: int, plie_siret: str | None) -> Iterator[di
     structures = [(siret(rng), name) for name in STRUCTURES]
     for number in range(1, records + 1):
         participant = _participant(rng, number, plie)
-        participant["parcours"] = _parcours(rng, structures)
+        participant["parcours"] = _parcours(rng, structures, participant["id_participant"])
         yield participant
 
 

@@ -97,13 +97,17 @@ class XmlReader:
                     if in_record:
                         number += 1
                         data = record_data(element, self.force_list)
-                        yield SourceRecord(number, data, line=record_line, source=source_name, context=snapshot)
+                        yield SourceRecord(
+                            number, data, line=record_line, source=source_name, context=snapshot
+                        )
                     else:
                         context[local_name(str(element.tag))] = record_data(element, self.force_list)
                         snapshot = dict(context)
                 _forget(element)
         except etree.XMLSyntaxError as exc:
-            raise UnreadableFileError(safe_message(exc.msg), file=source_name, line=exc.lineno or None) from None
+            raise UnreadableFileError(
+                safe_message(exc.msg), file=source_name, line=exc.lineno or None
+            ) from None
         if not checked:
             raise UnreadableFileError("no XML element found", file=source_name)
 

@@ -113,7 +113,7 @@ class CompiledMapping:
         }
 
     def map_and_validate(self, record: SourceRecord) -> dict[str, Any]:
-        """``to_canonical`` then canonical validation; issues → SkippableRecordError (paths and rules only)."""
+        """``to_canonical``, then canonical validation; issues → SkippableRecordError (paths, rules)."""
         from gateway.model.validation import get_validator
 
         bundle = self.to_canonical(record)
@@ -226,10 +226,14 @@ class CompiledMapping:
     # ----------------------------------------------------------------------------------- codec options
 
     def codec_options(
-        self, overrides: Mapping[str, Any] | None = None, variables: Mapping[str, str] | None = None
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        variables: Mapping[str, str] | None = None,
+        *,
+        writer: bool = False,
     ) -> dict[str, Any]:
-        """The spec's codec options with run-time overrides, ``${NAME}`` resolved (variables, then env)."""
-        options = dict(self.spec.source.options)
+        """Reader (or writer) options with run-time overrides, ``${NAME}`` resolved (variables, then env)."""
+        options = dict(self.spec.source.writer_options if writer else self.spec.source.options)
         options.update(overrides or {})
         return {key: self._resolve(key, value, variables or {}) for key, value in options.items()}
 

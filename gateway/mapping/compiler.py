@@ -79,6 +79,7 @@ class SourceSpec:
     options: Mapping[str, Any]
     option_locations: Mapping[str, Location]
     null_values: frozenset[str] = frozenset()
+    writer_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ def compile_spec(data: Mapping[str, Any], spec_file: Path) -> MappingSpec:
             options,
             {key: ("source", "options", key) for key in options},
             frozenset(source.get("null_values") or ()),
+            dict(source.get("writer_options") or {}),
         ),
         crosswalks=crosswalks,
         resources=resources,

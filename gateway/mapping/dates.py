@@ -50,10 +50,7 @@ class DateFormat:
         if match is None:
             raise DateFormatError(f"does not match date format {self.text}")
         parts = match.groupdict()
-        if parts.get("Y") is not None:
-            year = int(parts["Y"])
-        else:
-            year = _pivot_year(int(parts["y"]))
+        year = int(parts["Y"]) if parts.get("Y") is not None else _pivot_year(int(parts["y"]))
         fraction = parts.get("f") or "0"
         try:
             return dt.datetime(
@@ -84,22 +81,19 @@ def _pivot_year(two_digits: int) -> int:
     return 2000 + two_digits if two_digits <= current else 1900 + two_digits
 
 
-def _format_token(token: str, moment: dt.datetime) -> str:
-    if token == "YYYY":
-        return f"{moment.year:04d}"
-    if token == "YY":
-        return f"{moment.year % 100:02d}"
-    if token in ("MM", "M"):
-        return f"{moment.month:02d}" if token == "MM" else str(moment.month)
-    if token in ("DD", "D"):
-        return f"{moment.day:02d}" if token == "DD" else str(moment.day)
-    if token == "HH":
-        return f"{moment.hour:02d}"
-    if token == "mm":
-        return f"{moment.minute:02d}"
-    if token == "ss":
-        return f"{moment.second:02d}"
-    return f"{moment.microsecond:06d}"[: len(token)]
+def _format_token(piece: str, moment: dt.datetime) -> str:
+    formatted = {
+        "YYYY": f"{moment.year:04d}",
+        "YY": f"{moment.year % 100:02d}",
+        "MM": f"{moment.month:02d}",
+        "M": str(moment.month),
+        "DD": f"{moment.day:02d}",
+        "D": str(moment.day),
+        "HH": f"{moment.hour:02d}",
+        "mm": f"{moment.minute:02d}",
+        "ss": f"{moment.second:02d}",
+    }
+    return formatted.get(piece) or f"{moment.microsecond:06d}"[: len(piece)]
 
 
 def compile_format(text: str) -> DateFormat:

@@ -25,7 +25,7 @@ Path = tuple[str, ...]
 
 _ROOT_PREFIX = re.compile(r"^\$(record|context|view)(?:\.(.+))?$", re.DOTALL)
 
-REFERENCE_INDEX: ContextVar[Mapping[str, Any]] = ContextVar("mapping_reference_index", default={})
+REFERENCE_INDEX: ContextVar[Mapping[str, Any] | None] = ContextVar("mapping_reference_index", default=None)
 """Resources of the Bundle being reversed, by "Type/id": what ``resolve()`` looks up."""
 
 
@@ -36,8 +36,8 @@ class _GatewayFunctions(jp_functions.Functions):
     def _func_resolve(self, reference: Any) -> Any:
         if not isinstance(reference, Mapping):
             return None
-        target = reference.get("reference")
-        return REFERENCE_INDEX.get().get(target) if isinstance(target, str) else None
+        target, index = reference.get("reference"), REFERENCE_INDEX.get()
+        return index.get(target) if isinstance(target, str) and index is not None else None
 
 
 _OPTIONS = jmespath.Options(custom_functions=_GatewayFunctions())
@@ -165,18 +165,18 @@ def _walk(node: Mapping[str, Any], base: Path | None) -> tuple[set[Path], Path |
     kind = node["type"]
     children: list[Mapping[str, Any]] = [c for c in node.get("children", []) if isinstance(c, Mapping)]
     if kind == "field":
-        return set(), (base + (str(node["value"]),)) if base is not None else None
+        return set(), (*base, str(node["value"])) if base is not None else None
     if kind in ("current", "identity"):
         return set(), base
     if kind == "literal" or kind in ("index", "slice"):
         return set(), None
     if kind in ("subexpression", "pipe", "index_expression"):
-        reads: set[Path] = set()
-        out = base
+        chain_reads: set[Path] = set()
+        chain_out = base
         for child in children:
-            child_reads, out = _walk(child, out)
-            reads |= child_reads
-        return reads, out
+            child_reads, chain_out = _walk(child, chain_out)
+            chain_reads |= child_reads
+        return chain_reads, chain_out
     if kind in ("projection", "filter_projection"):
         left_reads, left_out = _walk(children[0], base)
         reads = set(left_reads)

@@ -76,5 +76,5 @@ def write_partner(
     variables: Mapping[str, str] | None = None,
 ) -> int:
     """Write partner records with the mapping's codec writer; returns how many were written."""
-    writer = make_codec(mapping).writer(mapping.codec_options(options, variables))
+    writer = make_codec(mapping).writer(mapping.codec_options(options, variables, writer=True))
     return writer.write(records, stream)

@@ -43,7 +43,9 @@ def ensure_runnable(flow: Flow, at: dt.datetime) -> None:
         raise PolicyDenied(f"flow {flow.key} cannot run: {rule}", rules=(rule,))
 
 
-def enforce_egress(flow: Flow, bundle: Mapping[str, Any], at: dt.datetime, pseudonymiser: Pseudonymiser) -> EgressDecision:
+def enforce_egress(
+    flow: Flow, bundle: Mapping[str, Any], at: dt.datetime, pseudonymiser: Pseudonymiser
+) -> EgressDecision:
     ensure_runnable(flow, at)
     prefix = flow.rule_prefix
     failed = failed_rules(flow, bundle, at)
@@ -90,8 +92,16 @@ def enforce_ingress(
         flows = [flow for flow in flows if flow.purpose == purpose]
     if not flows:
         return IngressDecision(
-            allowed=False, bundle={}, removed_fields=(), rules=(NO_RUNNABLE_FLOW,), convention_id=None,
-            convention_version=None, flow_id=None, purpose=purpose, sender=sender, receiver=None,
+            allowed=False,
+            bundle={},
+            removed_fields=(),
+            rules=(NO_RUNNABLE_FLOW,),
+            convention_id=None,
+            convention_version=None,
+            flow_id=None,
+            purpose=purpose,
+            sender=sender,
+            receiver=None,
         )
     covered = _coverage(flows)
     report = Projection()
@@ -115,7 +125,9 @@ def enforce_ingress(
     rules: list[str] = []
     if report.removed:
         mode = "refuse" if refusing else "strip"
-        rules = [f"conv:{convention_id}:uncovered:{mode}" for convention_id in (refusing or sorted(conventions))]
+        rules = [
+            f"conv:{convention_id}:uncovered:{mode}" for convention_id in (refusing or sorted(conventions))
+        ]
     allowed = bool(entries) and not (report.removed and refusing)
     if not entries:
         rules.append(NOTHING_COVERED)
@@ -155,7 +167,11 @@ def _entry(entry: Mapping[str, Any], resource: dict[str, Any]) -> dict[str, Any]
 
 
 def _bundle(bundle: Mapping[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    result = {key: value for key, value in bundle.items() if key in {"resourceType", "id", "type", "timestamp", "meta"}}
+    result = {
+        key: value
+        for key, value in bundle.items()
+        if key in {"resourceType", "id", "type", "timestamp", "meta"}
+    }
     result.setdefault("resourceType", "Bundle")
     result["entry"] = entries
     return result
@@ -178,7 +194,9 @@ def _retention(convention: Any, bundle: Mapping[str, Any]) -> dict[str, Any]:
     if convention is None:
         return {}
     labels = set(_contents(bundle)["sensitive_categories"])
-    category = next((c for c in RETENTION_CATEGORIES if c in labels and c in convention.retention_days), "default")
+    category = next(
+        (c for c in RETENTION_CATEGORIES if c in labels and c in convention.retention_days), "default"
+    )
     return {"retention_category": category, "retention_days": convention.retention_for(category)}
 
 

@@ -136,13 +136,18 @@ def _legal_basis(located: Located) -> tuple[LegalBasis, ...]:
 
 def _purposes(located: Located) -> dict[str, Purpose]:
     national = national_purposes()
-    local = {item["id"]: Purpose(id=item["id"], label=item["label"]) for item in located.data.get("local_purposes", ())}
+    local = {
+        item["id"]: Purpose(id=item["id"], label=item["label"])
+        for item in located.data.get("local_purposes", ())
+    }
     result: dict[str, Purpose] = {}
     for index, purpose_id in enumerate(located.data["purposes"]):
         purpose = national.get(purpose_id) or local.get(purpose_id)
         if purpose is None:
-            hint = "declare it under local_purposes" if purpose_id.startswith("local:") else (
-                "not one of the purposes of article R. 5312-38-1 (gateway/policy/purposes.yaml)"
+            hint = (
+                "declare it under local_purposes"
+                if purpose_id.startswith("local:")
+                else ("not one of the purposes of article R. 5312-38-1 (gateway/policy/purposes.yaml)")
             )
             raise located.error(f"unknown purpose {purpose_id!r}: {hint}", ["purposes", index])
         result[purpose_id] = purpose
@@ -211,7 +216,9 @@ def _check_paths(
             )
 
 
-def _population(located: Located, where: list[PathPart], raws: Sequence[Mapping[str, Any]]) -> tuple[PopulationRule, ...]:
+def _population(
+    located: Located, where: list[PathPart], raws: Sequence[Mapping[str, Any]]
+) -> tuple[PopulationRule, ...]:
     rules = []
     seen: set[str] = set()
     for index, raw in enumerate(raws):

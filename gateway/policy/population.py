@@ -32,7 +32,9 @@ def _persons(resources: list[Resource]) -> list[Resource]:
     return list(_of_type(resources, "Person"))
 
 
-def _accompanied_by_sender(rule: PopulationRule, flow: Flow, resources: list[Resource], at: dt.datetime) -> bool:
+def _accompanied_by_sender(
+    rule: PopulationRule, flow: Flow, resources: list[Resource], at: dt.datetime
+) -> bool:
     """An Accompaniment (``organization``) or Orientation (``referentOrganization``) names the sender."""
     sender = flow.convention.parties[flow.sender]
     organisations = {
@@ -46,7 +48,9 @@ def _accompanied_by_sender(rule: PopulationRule, flow: Flow, resources: list[Res
     return False
 
 
-def _names_party(reference: Mapping[str, Any], organisations: Mapping[str, Resource], siret: str, party: str) -> bool:
+def _names_party(
+    reference: Mapping[str, Any], organisations: Mapping[str, Resource], siret: str, party: str
+) -> bool:
     if _has_siret(reference.get("identifier"), siret):
         return True
     target = reference.get("reference")
@@ -87,7 +91,9 @@ def _addresses(value: Any) -> list[Mapping[str, Any]]:
 def _resident_of(rule: PopulationRule, flow: Flow, resources: list[Resource], at: dt.datetime) -> bool:
     wanted = set(rule.params["departements"])
     household_addresses = [
-        address for household in _of_type(resources, "Household") for address in _addresses(household.get("address"))
+        address
+        for household in _of_type(resources, "Household")
+        for address in _addresses(household.get("address"))
     ]
     persons = _persons(resources)
     if not persons:
@@ -99,7 +105,9 @@ def _resident_of(rule: PopulationRule, flow: Flow, resources: list[Resource], at
     return True
 
 
-def _rsa_rights_and_duties(rule: PopulationRule, flow: Flow, resources: list[Resource], at: dt.datetime) -> bool:
+def _rsa_rights_and_duties(
+    rule: PopulationRule, flow: Flow, resources: list[Resource], at: dt.datetime
+) -> bool:
     for right in _of_type(resources, "BenefitRight"):
         benefit = right.get("benefit")
         code = benefit.get("code") if isinstance(benefit, Mapping) else None
@@ -134,7 +142,10 @@ def _has_identifier(rule: PopulationRule, flow: Flow, resources: list[Resource],
     system = rule.params["system"]
     persons = _persons(resources)
     return bool(persons) and all(
-        any(isinstance(i, Mapping) and i.get("system") == system and i.get("value") for i in p.get("identifier") or [])
+        any(
+            isinstance(i, Mapping) and i.get("system") == system and i.get("value")
+            for i in p.get("identifier") or []
+        )
         for p in persons
     )
 

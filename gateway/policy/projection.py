@@ -173,7 +173,9 @@ def _collect(path: str, value: Any, paths: set[str], *, top: bool = False) -> No
             if key == "identifier":
                 for element in child if isinstance(child, list) else [child]:
                     system = element.get("system") if isinstance(element, Mapping) else None
-                    paths.add(f"{path}.identifier[{system}]" if isinstance(system, str) else f"{path}.identifier")
+                    paths.add(
+                        f"{path}.identifier[{system}]" if isinstance(system, str) else f"{path}.identifier"
+                    )
                 continue
             _collect(f"{path}.{key}", child, paths)
     elif isinstance(value, list):

@@ -70,7 +70,9 @@ def load_located(path: Path) -> Located:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read convention file: {exc.__class__.__name__}", file=str(path)) from exc
+        raise ConfigurationError(
+            f"cannot read convention file: {exc.__class__.__name__}", file=str(path)
+        ) from exc
     try:
         tree = round_trip_yaml().load(text)
     except Exception as exc:  # ruamel raises several classes; all mean a malformed file

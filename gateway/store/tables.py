@@ -144,6 +144,8 @@ audit_log = Table(
     Column("receipt", String(256)),
     Column("replay_of", BigInteger),
     Column("retention_until", TS),
+    Column("retention_category", String(32), comment="which retention of the convention applies"),
+    Column("details", JSON, comment="event details (counts, status change); never personal data"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index(None, "convention_id", "at"),
@@ -155,6 +157,7 @@ audit_person_index = Table(
     metadata,
     Column("pseudonym", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True),
+    Index(None, "seq"),
     comment="lookup table from person pseudonym to audit rows; rebuilt from audit_log if in doubt",
 )
 
@@ -162,6 +165,7 @@ audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False, comment="checkpoint, or purge (anchor: chain starts after seq)"),
     Column("seq", BigInteger, nullable=False),
     Column("head_hash", String(64), nullable=False),
     Column("at", TS, nullable=False),

@@ -1,0 +1,1 @@
+"""DSN (déclaration sociale nominative, NEODeS format) files: employers' monthly declarations."""
