@@ -31,7 +31,18 @@ def block_lines(block_id: str, block: Mapping[str, Any], *, record: int) -> Iter
         children = block[key]
         if not isinstance(children, list) or not all(isinstance(child, Mapping) for child in children):
             raise SkippableRecordError("child block must be a list of blocks", record=record, field=key)
+        previous_last = None
         for child in children:
+            numbers = sorted(k for k in child if is_rubric_key(k))
+            if previous_last is not None and numbers and numbers[0] > previous_last:
+                # A reader starts a new instance only when rubric numbers stop increasing.
+                raise SkippableRecordError(
+                    "consecutive blocks cannot be told apart: each must start at or below the previous one's "
+                    "last rubric (as .001 does)",
+                    record=record,
+                    field=key,
+                )
+            previous_last = numbers[-1] if numbers else previous_last
             yield from block_lines(key, child, record=record)
 
 

@@ -15,9 +15,9 @@ from xml.sax.saxutils import escape
 from adapters.synthetic.identities import Identity, ascii_upper, identity
 
 ENCODING = "windows-1252"
-SITFAM = ("CEL", "MAR", "CVM", "DIV", "SEF", "VEU", "PAC")
-MOTISUS = ("01", "02", "06", "44", "70")
-MOTICLO = ("PCG", "RFD", "RAU", "DSD", "DEM")
+SITFAM = ("CEL", "MAR", "VIM", "DIV", "SEF", "VEU", "PAC", "ISO")
+MOTISUS = ("DA", "DB", "DC", "GA", "GE")
+MOTICLO = ("PCG", "RFD", "RAU", "ECH", "MUT")
 
 
 def _e(tag: str, value: object) -> str:

@@ -135,6 +135,7 @@ class CompiledMapping:
     def _instances(self, data: Any, state: RunState) -> list[tuple[ResourceTemplate, Any, str]]:
         """Pass 1: which resources exist and their ids (so that references can point at them)."""
         instances: list[tuple[ResourceTemplate, Any, str]] = []
+        seen: set[str] = set()
         roots = state.roots
         for template in self.spec.resources:
             scopes = as_items(template.foreach.evaluate(data, roots)) if template.foreach else [data]
@@ -152,6 +153,12 @@ class CompiledMapping:
                         f"{template.resource_type}.id", f"two {template.name!r} items have the same id key"
                     )
                 ids[key] = rid = self._uuid(template.resource_type, key)
+                if rid in seen:
+                    raise FieldFailure(
+                        f"{template.resource_type}.id",
+                        f"{template.name!r} repeats the id of another resource",
+                    )
+                seen.add(rid)
                 instances.append((template, scope, rid))
             if template.foreach is not None:
                 state.ids[template.name] = ids

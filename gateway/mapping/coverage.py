@@ -51,8 +51,8 @@ def _emit(node: Node, path: str, out: set[str]) -> None:
 def read_paths(resources: Sequence[ResourceTemplate]) -> frozenset[Path]:
     """Source paths (from the record root, lists transparent) read by field ``from`` expressions.
 
-    ``when`` conditions, ids and ``foreach`` selectors do not count: a source field is *used* when its
-    value can land in a canonical field.
+    ``when`` conditions and ids do not count: a source field is *used* when its value can land in a
+    canonical field, or when a field-level ``foreach`` filter selects items by it.
     """
     out: set[Path] = set()
     for template in resources:
@@ -72,6 +72,8 @@ def _reads(node: Node, base: Path, out: set[Path]) -> None:
             _reads(child, base, out)
     elif isinstance(node, ObjectNode):
         inner = node.foreach.result_path(base) if node.foreach else base
+        if node.foreach is not None:
+            out |= node.foreach.selector_reads(base)
         if inner is None:
             return
         for assignment in node.assignments:

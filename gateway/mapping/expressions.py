@@ -86,6 +86,12 @@ class Expression:
             reads.add(out)
         return reads
 
+    def selector_reads(self, base: Path | None) -> set[Path]:
+        """Paths a selector reads to choose items (filter conditions), its result excluded."""
+        if self.ast is None or self.root not in (None, "record"):
+            return set()
+        return _walk(self.ast, () if self.root == "record" else base)[0]
+
     def result_path(self, base: Path | None) -> Path | None:
         """Path of the data the expression returns (for foreach scopes), if it is a record subtree."""
         if self.root == "record":

@@ -172,11 +172,13 @@ class RefNode:
         ids = state.ids.get(self.target)
         if ids is None:
             return None
-        if self.key is not None:
+        if isinstance(ids, str):
+            target_id: Any = ids
+        elif self.key is not None:
             text = key_text(self.key.evaluate(scope, state.roots))
             target_id = ids.get(text) if isinstance(ids, dict) and text is not None else None
         else:
-            target_id = ids
+            target_id = None
         if not isinstance(target_id, str):
             return None
         return {"reference": f"{state.types[self.target]}/{target_id}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,13 +29,20 @@ def translate_stream(
     source_name: str = "<stream>",
     options: Mapping[str, Any] | None = None,
     variables: Mapping[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Iterator[Outcome]:
-    """Read partner records from ``stream`` and map each; bad records are yielded as errors, not raised."""
+    """Read partner records from ``stream`` and map each; bad records are yielded as errors, not raised.
+
+    ``context`` is merged into every record's context: what the caller knows and the payload does not say
+    (e.g. the individual an API answer is about).
+    """
     reader = make_codec(mapping).reader(mapping.codec_options(options, variables))
     for item in reader.read(stream, source_name=source_name):
         if isinstance(item, SkippableRecordError):
             yield item
             continue
+        if context:
+            item = replace(item, context={**item.context, **context})
         try:
             yield mapping.to_canonical(item)
         except SkippableRecordError as error:
@@ -47,12 +55,13 @@ def translate_file(
     *,
     options: Mapping[str, Any] | None = None,
     variables: Mapping[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Iterator[Outcome]:
     """``registry.codec(spec.source.codec).reader(options).read(file)`` → ``to_canonical`` per record."""
     path = Path(path)
     with path.open("rb") as stream:
         yield from translate_stream(
-            stream, mapping, source_name=str(path), options=options, variables=variables
+            stream, mapping, source_name=str(path), options=options, variables=variables, context=context
         )
 
 

@@ -34,7 +34,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class StatusEventSink(Protocol):
-    def record_event(self, event: str, **fields: Any) -> int: ...
+    def record_event(self, event: str, *, actor: str, **fields: Any) -> int: ...
 
 
 def change_status(

@@ -26,7 +26,12 @@ def test_windows_1252_file_with_aliases_quoted_newline_and_bad_row() -> None:
     )
     first, second, third = items
     assert isinstance(first, SourceRecord) and isinstance(second, SourceRecord)
-    assert first.data == {"Nom": "Durand", "prenom": "Élodie", "date_naissance": "01/02/1990", "Commune": "Sète"}
+    assert first.data == {
+        "Nom": "Durand",
+        "prenom": "Élodie",
+        "date_naissance": "01/02/1990",
+        "Commune": "Sète",
+    }
     assert (first.line, second.line) == (2, 3)
     assert second.data["prenom"] == "Jean\r\nPierre" and second.data["date_naissance"] is None
     assert isinstance(third, SkippableRecordError)
@@ -50,7 +55,7 @@ def test_auto_encoding_prefers_bom_then_utf8() -> None:
 
 
 def test_decoding_error_mid_file_names_the_line() -> None:
-    data = "nom\nAlice\n".encode() + "Zoé\n".encode("cp1252")
+    data = b"nom\nAlice\n" + "Zoé\n".encode("cp1252")
     with pytest.raises(UnreadableFileError) as caught:
         read(data, encoding="utf-8")
     assert caught.value.line == 3 and "Zo" not in str(caught.value)
@@ -94,8 +99,10 @@ def test_bad_options_name_the_option(options: dict[str, object]) -> None:
 
 def test_writer_quotes_minimally_and_joins_multi_values() -> None:
     out = io.BytesIO()
-    count = CsvCodec().writer({"multi_values": {"tags": "|"}, "encoding": "windows-1252"}).write(
-        [{"nom": "O;Brien", "tags": ["a", "b"]}, {"nom": "Zoé", "tags": None}], out
+    count = (
+        CsvCodec()
+        .writer({"multi_values": {"tags": "|"}, "encoding": "windows-1252"})
+        .write([{"nom": "O;Brien", "tags": ["a", "b"]}, {"nom": "Zoé", "tags": None}], out)
     )
     assert count == 2
     assert out.getvalue() == 'nom;tags\r\n"O;Brien";a|b\r\nZoé;\r\n'.encode("cp1252")
@@ -112,7 +119,12 @@ def test_real_departement_export(domain_data: Path) -> None:
     with path.open("rb") as stream:
         items = list(
             CsvCodec()
-            .reader({"aliases": {"prenom": ["Prénom bénéficiaire"], "id_iodas": ["ID Iodas"]}, "required": ["id_iodas"]})
+            .reader(
+                {
+                    "aliases": {"prenom": ["Prénom bénéficiaire"], "id_iodas": ["ID Iodas"]},
+                    "required": ["id_iodas"],
+                }
+            )
             .read(stream, source_name=path.name)
         )
     records = [item for item in items if isinstance(item, SourceRecord)]

@@ -67,7 +67,11 @@ def test_individu_tree_and_context() -> None:
     assert record.context["envoi"]["S10.G00.01"][0]["003"] == "EMETTEUR"
     assert record.context["declaration"]["005"] == "01052024"
     assert record.context["etablissement"] == {"001": "00015"}
-    assert (record.context["replaces"], record.context["cancels"], record.context["anomalies"]) == (None, None, [])
+    assert (record.context["replaces"], record.context["cancels"], record.context["anomalies"]) == (
+        None,
+        None,
+        [],
+    )
 
 
 def test_bad_format_skips_only_that_individu_without_echoing_the_value() -> None:
@@ -81,7 +85,9 @@ def test_bad_format_skips_only_that_individu_without_echoing_the_value() -> None
 def test_accept_mode_reports_anomalies_in_context() -> None:
     (record,) = read(dsn("12345"), on_format_error="accept")
     assert isinstance(record, SourceRecord)
-    assert record.context["anomalies"] == [{"line": 21, "rubric": "S21.G00.30.001", "rule": "length 5 outside 13-13 (Identifiant_Nir_13)"}]
+    assert record.context["anomalies"] == [
+        {"line": 21, "rubric": "S21.G00.30.001", "rule": "length 5 outside 13-13 (Identifiant_Nir_13)"}
+    ]
 
 
 def test_unknown_rubric_policy() -> None:
@@ -139,7 +145,9 @@ def test_writer_round_trips_the_sample(domain_data: Path) -> None:
     records = [r for r in read(path.read_bytes(), on_format_error="accept") if isinstance(r, SourceRecord)]
     out = io.BytesIO()
     keys = ("envoi", "declaration", "entreprise", "etablissement")
-    DsnCodec().writer({}).write([{**{k: r.context[k] for k in keys}, "individu": r.data} for r in records], out)
+    DsnCodec().writer({}).write(
+        [{**{k: r.context[k] for k in keys}, "individu": r.data} for r in records], out
+    )
     body = [line for line in path.read_text("latin-1").splitlines() if not line.startswith("S90")]
     assert out.getvalue().decode("latin-1").splitlines()[: len(body)] == body
 
@@ -155,8 +163,24 @@ def test_norm_table_agrees_with_the_p24v01_workbook(domain_data: Path) -> None:
         assert rubric.type == row["datatype"], rubric_id
         if rubric_id != "S10.G00.00.006":  # ours accepts any PxxVyy version, the workbook lists P24V01 only
             assert (rubric.pattern.pattern if rubric.pattern else "") == row["regexp"], rubric_id
-            assert rubric.codes == {c.split("=")[0].strip() for c in row["valeurs"].split(";") if "=" in c} or not row["valeurs"], rubric_id
+            assert (
+                rubric.codes == {c.split("=")[0].strip() for c in row["valeurs"].split(";") if "=" in c}
+                or not row["valeurs"]
+            ), rubric_id
     for block in norm.blocks().values():
         parents = {row["bloc_parent"] for row in official.values() if row["bloc"] == block.id}
         if parents - {""}:
             assert parents == {block.parent}, block.id
+
+
+def test_writer_refuses_blocks_a_reader_could_not_separate() -> None:
+    context = {
+        "envoi": {"001": "L"},
+        "declaration": {"001": "01"},
+        "entreprise": {"001": "1"},
+        "etablissement": {"001": "1"},
+    }
+    individu = {"S21.G00.30": {"001": "1"}, "S21.G00.40": [{"001": "a"}, {"002": "b"}]}
+    with pytest.raises(SkippableRecordError) as caught:
+        DsnCodec().writer({}).write([{**context, "individu": individu}], io.BytesIO())
+    assert caught.value.field == "S21.G00.40"

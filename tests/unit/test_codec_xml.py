@@ -34,7 +34,13 @@ def test_records_context_and_repeated_children() -> None:
 def test_force_list_attributes_mixed_text_and_namespaces() -> None:
     doc = b"""<r xmlns="urn:a" xmlns:b="urn:b"><rec id="7"><b:p>x</b:p><n t="1">v</n>hello<e/></rec></r>"""
     (record,) = read(doc, record_element="rec", force_list=["p"])
-    assert record.data == {"@id": "7", "p": ["x"], "n": {"@t": "1", "#text": "v"}, "#text": "hello", "e": None}
+    assert record.data == {
+        "@id": "7",
+        "p": ["x"],
+        "n": {"@t": "1", "#text": "v"},
+        "#text": "hello",
+        "e": None,
+    }
     assert read(doc, record_element="rec", namespace="urn:other") == []
 
 
@@ -63,7 +69,8 @@ def test_xsd_errors_do_not_echo_values(tmp_path: Path) -> None:
     xsd = tmp_path / "s.xsd"
     xsd.write_text(
         '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="r"><xs:complexType>'
-        '<xs:sequence><xs:element name="nir" maxOccurs="unbounded"><xs:simpleType><xs:restriction base="xs:string">'
+        '<xs:sequence><xs:element name="nir" maxOccurs="unbounded"><xs:simpleType>'
+        '<xs:restriction base="xs:string">'
         '<xs:pattern value="[0-9]{13}"/></xs:restriction></xs:simpleType></xs:element></xs:sequence>'
         "</xs:complexType></xs:element></xs:schema>"
     )
@@ -85,7 +92,8 @@ def test_webrsa_xsds_compile_and_refuse_an_empty_document(domain_data: Path) -> 
 @pytest.mark.parametrize(
     "doc",
     [
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><r><rec>&b;</rec></r>',
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<r><rec>&b;</rec></r>",
         b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r><rec>&x;</rec></r>',
         b'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://example.invalid/r.dtd"><r><rec>x</rec></r>',
     ],
@@ -103,7 +111,7 @@ def test_truncated_file_names_the_line() -> None:
 
 def test_wrong_declared_encoding_is_unreadable() -> None:
     doc = '<?xml version="1.0" encoding="UTF-8"?><r><rec>Zoé</rec></r>'.encode("latin-1")
-    with pytest.raises(UnreadableFileError, match="UTF-8") as caught:
+    with pytest.raises(UnreadableFileError, match="encoding") as caught:
         read(doc, record_element="rec")
     assert "0xE9" not in str(caught.value)
 
@@ -114,7 +122,9 @@ def test_max_bytes_is_enforced() -> None:
 
 
 def test_safe_message_keeps_names_and_masks_values() -> None:
-    message = "Element 'NIR': [facet 'pattern'] The value '185057' is not accepted by the pattern '[0-9]{13}'."
+    message = (
+        "Element 'NIR': [facet 'pattern'] The value '185057' is not accepted by the pattern '[0-9]{13}'."
+    )
     assert safe_message(message) == (
         "Element 'NIR': [facet 'pattern'] The value '…' is not accepted by the pattern '[0-9]{13}'."
     )
@@ -130,9 +140,18 @@ def test_missing_options_and_xsd_are_configuration_errors() -> None:
 
 def test_writer_declares_encoding_and_namespace() -> None:
     out = io.BytesIO()
-    writer = XmlCodec().writer({"root_element": "Racine", "record_element": "Foyer", "namespace": "urn:x", "encoding": "windows-1252"})
+    writer = XmlCodec().writer(
+        {
+            "root_element": "Racine",
+            "record_element": "Foyer",
+            "namespace": "urn:x",
+            "encoding": "windows-1252",
+        }
+    )
     assert writer.write([{"@id": "1", "NOM": "Zoé", "Enfant": [{"PRENOM": "A"}, {"PRENOM": "B"}]}], out) == 1
     text = out.getvalue()
-    assert text.startswith(b"<?xml version='1.0' encoding='windows-1252'?>") and "Zoé".encode("cp1252") in text
+    assert (
+        text.startswith(b"<?xml version='1.0' encoding='windows-1252'?>") and "Zoé".encode("cp1252") in text
+    )
     (record,) = read(text, record_element="Foyer", namespace="urn:x")
     assert record.data == {"@id": "1", "NOM": "Zoé", "Enfant": [{"PRENOM": "A"}, {"PRENOM": "B"}]}

@@ -1,0 +1,45 @@
+"""The hash chain: every row's hash covers all its columns (but ``hash``), ``seq`` and ``prev_hash`` included.
+
+``hash = SHA-256(canonical JSON)`` where the canonical JSON has sorted keys, no spaces, UTF-8, and
+date-times as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (SQLite returns naive UTC, PostgreSQL aware: both give
+the same text). Changing, removing or inserting a row breaks the chain at that row or the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.store.tables import audit_log
+
+GENESIS_HASH = "0" * 64
+HASHED_COLUMNS: tuple[str, ...] = tuple(column.name for column in audit_log.columns if column.name != "hash")
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """Aware UTC datetime, microseconds kept; naive values are UTC (how SQLite returns them)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def canonical_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def canonical_json(values: Mapping[str, Any]) -> bytes:
+    return json.dumps(
+        {key: canonical_value(value) for key, value in values.items()},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def row_hash(row: Mapping[Any, Any]) -> str:
+    return hashlib.sha256(canonical_json({name: row.get(name) for name in HASHED_COLUMNS})).hexdigest()

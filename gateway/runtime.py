@@ -1,0 +1,125 @@
+"""Wiring: build the gateway's parts once from the settings (store, catalogs, policy, audit, workers).
+
+Both the one-process server and the CLI commands use :class:`Gateway`, so that a command run by an
+operator behaves exactly like the running service.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gateway.audit import AuditLog, KeyedPseudonymiser
+from gateway.delivery.outbox import Outbox
+from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.worker import DeliveryWorker
+from gateway.logging_setup import get_logger
+from gateway.mapping import MappingCatalog
+from gateway.pipeline.endpoints import EndpointConfig, load_endpoints
+from gateway.pipeline.processor import Processor
+from gateway.policy import ConventionRegistry
+from gateway.settings import Settings
+from gateway.store.engine import get_engine, upgrade
+from gateway.transports.factory import TransportPool
+
+log = get_logger("gateway.runtime")
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    transports: TransportPool = field(default_factory=TransportPool)
+    migrate: bool = True
+
+    def __post_init__(self) -> None:
+        if self.migrate:
+            upgrade(self.settings.effective_database_url)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return get_engine(self.settings.effective_database_url)
+
+    @cached_property
+    def endpoints(self) -> EndpointConfig:
+        return load_endpoints(self.settings.config_dir / "endpoints.yaml", self.settings.home)
+
+    @cached_property
+    def catalog(self) -> MappingCatalog:
+        return MappingCatalog(self.settings.mappings_dir)
+
+    @cached_property
+    def registry(self) -> ConventionRegistry:
+        registry = ConventionRegistry.load(self.settings.conventions_dir)
+        registry.sync_to_store(self.engine)
+        return registry
+
+    @cached_property
+    def pseudonymiser(self) -> KeyedPseudonymiser:
+        return KeyedPseudonymiser.from_settings(self.settings)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.engine, self.settings)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.engine, self.retry)
+
+    @cached_property
+    def processor(self) -> Processor:
+        return Processor(
+            self.engine, self.endpoints, self.catalog, self.registry, self.audit, self.pseudonymiser
+        )
+
+    def worker(self, name: str | None = None) -> DeliveryWorker:
+        return DeliveryWorker(
+            self.outbox,
+            self.endpoints,
+            self.transports,
+            mappings=self.partner_format,
+            on_delivered=self.audit_delivery,
+            name=name,
+        )
+
+    def partner_format(self, name: str) -> Any:
+        from gateway.delivery.partner_format import PartnerFormatAdapter
+
+        return PartnerFormatAdapter(self.catalog.get(name))
+
+    def audit_delivery(self, item: Any, receipt: str | None) -> None:
+        self.audit.record_delivery(item, receipt)
+
+    def process_pending(self) -> int:
+        count = 0
+        for exchange_id in self.processor.pending():
+            self.processor.process(exchange_id)
+            count += 1
+        return count
+
+    def run_background(self, stop: threading.Event) -> list[threading.Thread]:
+        """Processor, delivery worker and inbound pollers as daemon threads (embedded default)."""
+        from gateway.pipeline.pollers import start_pollers
+
+        threads = [
+            threading.Thread(target=self._process_loop, args=(stop,), name="processor", daemon=True),
+            threading.Thread(target=self.worker().run_forever, args=(stop,), name="worker", daemon=True),
+            *start_pollers(self, stop),
+        ]
+        for thread in threads:
+            if not thread.is_alive():
+                thread.start()
+        return threads
+
+    def _process_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                if self.process_pending() == 0:
+                    stop.wait(0.5)
+            except Exception:  # keep the loop alive; the exchange stays "processing" and is resumed
+                log.exception("processor.loop_error")
+                stop.wait(2.0)
