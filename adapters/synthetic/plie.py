@@ -19,9 +19,9 @@ from adapters.synthetic.identities import Identity, ascii_upper, identity, siret
 CSV_COLUMNS = (
     "plie_siret", "id_participant", "nir", "sexe", "nom", "nom_naissance", "prenom", "date_naissance",
     "adresse", "code_postal", "commune", "code_insee_commune", "telephone", "courriel", "statut_rsa",
-    "inscrit_france_travail", "identifiant_france_travail", "id_parcours", "date_entree_plie", "date_sortie_plie",
-    "motif_sortie", "referent_nom", "referent_prenom", "referent_courriel", "structure_referente_siret",
-    "structure_referente_nom",
+    "inscrit_france_travail", "identifiant_france_travail", "id_parcours", "date_entree_plie",
+    "date_sortie_plie", "motif_sortie", "referent_nom", "referent_prenom", "referent_courriel",
+    "structure_referente_siret", "structure_referente_nom",
 )  # fmt: skip
 MOTIFS_SORTIE = (
     "EMPLOI_CDI", "EMPLOI_CDD_6M", "EMPLOI_PUBLIC", "CREATION_ENTREPRISE", "FORMATION_QUALIFIANTE",
@@ -33,7 +33,9 @@ REFERENTS = (("Lemoine", "Julie"), ("Perret", "Hervé"), ("Benaïssa", "Samira")
 DATE = "%d/%m/%Y"
 
 
-def _parcours(rng: random.Random, structures: list[tuple[str, str]], participant: str) -> list[dict[str, Any]]:
+def _parcours(
+    rng: random.Random, structures: list[tuple[str, str]], participant: str
+) -> list[dict[str, Any]]:
     count = 1 if rng.random() < 0.85 else 2
     start = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 1800))
     out: list[dict[str, Any]] = []

@@ -126,7 +126,8 @@ def register(app: typer.Typer) -> None:
         """Remove rows past retention (oldest first) and record a signed purge anchor."""
         report = _queries().purge(actor=actor)
         typer.echo(
-            f"purged {report.purged} rows (up to seq {report.up_to_seq}); expired but kept {report.expired_kept}"
+            f"purged {report.purged} rows (up to seq {report.up_to_seq}); "
+            f"expired but kept {report.expired_kept}"
         )
         for convention_id, categories in sorted(report.counts.items()):
             for category, count in sorted(categories.items()):

@@ -100,6 +100,7 @@ def assert_rejections(outcomes: list[Outcome], expected: dict[int, set[str | Non
     rejected = {line: out for line, out in outcomes if isinstance(out, SkippableRecordError)}
     assert set(rejected) == {line for line, faults in expected.items() if faults}
     for line, error in rejected.items():
+        assert line is not None
         assert error.field in expected[line], (line, error.field)
         assert error.file == file_name and error.line == line
     validator = get_validator()
@@ -127,7 +128,9 @@ def test_beneficiaires_rows_rejected_on_the_faulty_field(domain_data: Path, rela
 
 
 def test_beneficiaires_date_formats_give_iso_dates(domain_data: Path) -> None:
-    path = domain_data / "carnet-de-bord" / "import-fixtures" / "import_beneficiaires_with_all_date_formats.csv"
+    path = (
+        domain_data / "carnet-de-bord" / "import-fixtures" / "import_beneficiaires_with_all_date_formats.csv"
+    )
     synthetic = FIXTURES / "beneficiaires_formats_dates.csv"
     m = mapping("carnet-de-bord-beneficiaires")
     checked = 0
@@ -138,13 +141,16 @@ def test_beneficiaires_date_formats_give_iso_dates(domain_data: Path) -> None:
                 assert out.field != "Person.birthDate"
                 continue
             person = out["entry"][0]["resource"]
-            assert person["birthDate"] == births[line].isoformat()  # type: ignore[union-attr]
+            birth = births[line] if line is not None else None
+            assert birth is not None and person["birthDate"] == birth.isoformat()
             checked += 1
     assert checked >= 5
 
 
 def test_beneficiaire_resources_and_codes() -> None:
-    outcomes = dict(run(mapping("carnet-de-bord-beneficiaires"), FIXTURES / "beneficiaires_formats_dates.csv"))
+    outcomes = dict(
+        run(mapping("carnet-de-bord-beneficiaires"), FIXTURES / "beneficiaires_formats_dates.csv")
+    )
     first = outcomes[2]
     assert isinstance(first, dict)
     by_type = {e["resource"]["resourceType"]: e["resource"] for e in first["entry"]}
@@ -155,7 +161,11 @@ def test_beneficiaire_resources_and_codes() -> None:
     assert orientation["referentOrganization"]["reference"] == f"Organization/{by_type['Organization']['id']}"
     closed = outcomes[4]
     assert isinstance(closed, dict)
-    assert [e["resource"]["status"]["code"] for e in closed["entry"] if e["resource"]["resourceType"] == "BenefitRight"] == ["5"]
+    assert [
+        e["resource"]["status"]["code"]
+        for e in closed["entry"]
+        if e["resource"]["resourceType"] == "BenefitRight"
+    ] == ["5"]
 
 
 def test_missing_required_header_refuses_the_whole_file() -> None:
@@ -172,8 +182,10 @@ def structure_faults(row: dict[str, str]) -> set[str | None]:
     phones = [p.strip() for p in row.get("Téléphones", "").split(",") if p.strip()]
     email = row.get("Courriel", "").strip()
     site = row.get("Site web", "").strip()
-    if any(not PHONE_PRO.match(p) for p in phones) or (email and not EMAIL.match(email)) or (
-        site and not re.match(r"^https?://", site)
+    if (
+        any(not PHONE_PRO.match(p) for p in phones)
+        or (email and not EMAIL.match(email))
+        or (site and not re.match(r"^https?://", site))
     ):
         faults.add("Organization.telecom.value")
     siret = row.get("Siret", "").strip()
@@ -205,10 +217,20 @@ def test_structures_rows(domain_data: Path, relative: str, rejections: int) -> N
 def test_structure_rows_of_one_structure_share_its_id(domain_data: Path) -> None:
     path = domain_data / "carnet-de-bord" / "import-templates" / "import_structures.csv"
     bundles = [out for _, out in run(mapping("carnet-de-bord-structures"), path)]
-    orgs = {e["resource"]["id"] for b in bundles if isinstance(b, dict) for e in b["entry"]
-            if e["resource"]["resourceType"] == "Organization"}
-    agents = {e["resource"]["id"] for b in bundles if isinstance(b, dict) for e in b["entry"]
-              if e["resource"]["resourceType"] == "Agent"}
+    orgs = {
+        e["resource"]["id"]
+        for b in bundles
+        if isinstance(b, dict)
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Organization"
+    }
+    agents = {
+        e["resource"]["id"]
+        for b in bundles
+        if isinstance(b, dict)
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Agent"
+    }
     assert len(orgs) == 1 and len(agents) == 2
 
 
@@ -217,7 +239,9 @@ def test_charges_orientation_rows(domain_data: Path) -> None:
     expected: dict[int, set[str | None]] = {}
     for line, row, _ in rows(path):
         email = row["Courriel*"].strip()
-        expected[line] = {"Agent.id"} if not email else set() if EMAIL.match(email) else {"Agent.telecom.value"}
+        expected[line] = (
+            {"Agent.id"} if not email else set() if EMAIL.match(email) else {"Agent.telecom.value"}
+        )
     outcomes = list(run(mapping("carnet-de-bord-charges-orientation"), path))
     assert_rejections(outcomes, expected, path.name)
     roles = {out["entry"][0]["resource"]["role"]["code"] for _, out in outcomes if isinstance(out, dict)}
@@ -228,10 +252,20 @@ def test_reorientation_instructions(domain_data: Path) -> None:
     path = domain_data / "carnet-de-bord" / "import-templates" / "import_reorientation.csv"
     outcomes = [out for _, out in run(mapping("carnet-de-bord-reorientation"), path)]
     assert all(isinstance(out, dict) for out in outcomes)
-    persons = {e["resource"]["id"] for b in outcomes if isinstance(b, dict) for e in b["entry"]
-               if e["resource"]["resourceType"] == "Person"}
-    orientations = [e["resource"] for b in outcomes if isinstance(b, dict) for e in b["entry"]
-                    if e["resource"]["resourceType"] == "Orientation"]
+    persons = {
+        e["resource"]["id"]
+        for b in outcomes
+        if isinstance(b, dict)
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Person"
+    }
+    orientations = [
+        e["resource"]
+        for b in outcomes
+        if isinstance(b, dict)
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Orientation"
+    ]
     assert len(persons) == 1
     assert len({o["id"] for o in orientations}) == len(list(rows(path)))
     removals = [o for o in orientations if o.get("extension")]
@@ -241,16 +275,25 @@ def test_reorientation_instructions(domain_data: Path) -> None:
 
 # --------------------------------------------------------------------------------------- round trips
 
-_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçABCDEFGHIJ- '", min_size=1, max_size=20).map(str.strip).filter(bool)
-_email = st.builds(lambda a, b: f"{a}@{b}.fr", st.from_regex(r"[a-z][a-z0-9.]{0,10}", fullmatch=True),
-                   st.from_regex(r"[a-z]{2,10}", fullmatch=True))
+_text = (
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçABCDEFGHIJ- '", min_size=1, max_size=20)
+    .map(str.strip)
+    .filter(bool)
+)
+_email = st.builds(
+    lambda a, b: f"{a}@{b}.fr",
+    st.from_regex(r"[a-z][a-z0-9.]{0,10}", fullmatch=True),
+    st.from_regex(r"[a-z]{2,10}", fullmatch=True),
+)
 _phone = st.from_regex(r"0[1-9][0-9]{8}", fullmatch=True)
 _date = st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(2020, 12, 31))
 
 
 def _nir(draw: st.DrawFn) -> str:
-    body = f"{draw(st.sampled_from('12'))}{draw(st.integers(0, 99)):02d}{draw(st.integers(1, 12)):02d}" \
-           f"{draw(st.integers(1, 95)):02d}{draw(st.integers(1, 999)):03d}{draw(st.integers(1, 999)):03d}"
+    body = (
+        f"{draw(st.sampled_from('12'))}{draw(st.integers(0, 99)):02d}{draw(st.integers(1, 12)):02d}"
+        f"{draw(st.integers(1, 95)):02d}{draw(st.integers(1, 999)):03d}{draw(st.integers(1, 999)):03d}"
+    )
     return body + f"{97 - int(body) % 97:02d}"
 
 
@@ -308,14 +351,19 @@ def test_beneficiaires_round_trip(row: dict[str, Any]) -> None:
 @given(
     st.fixed_dictionaries(
         {"Prénom*": _text, "Nom*": _text, "Date de naissance*": _date.map(lambda d: d.strftime("%d/%m/%Y"))},
-        optional={"Accompagnateurs à ajouter": _email, "Accompagnateurs à supprimer": _email,
-                  "Structures à rattacher": _text},
+        optional={
+            "Accompagnateurs à ajouter": _email,
+            "Accompagnateurs à supprimer": _email,
+            "Structures à rattacher": _text,
+        },
     )
 )
 def test_reorientation_round_trip(row: dict[str, Any]) -> None:
     # adding and removing the same accompagnateur in one row is contradictory: rejected (see README)
-    assume(row.get("Accompagnateurs à ajouter") != row.get("Accompagnateurs à supprimer") or
-           "Accompagnateurs à ajouter" not in row)
+    assume(
+        row.get("Accompagnateurs à ajouter") != row.get("Accompagnateurs à supprimer")
+        or "Accompagnateurs à ajouter" not in row
+    )
     m = mapping("carnet-de-bord-reorientation")
     bundle = m.map_and_validate(SourceRecord(number=1, data=row))
     (back,) = m.from_canonical(bundle)
@@ -348,5 +396,7 @@ def test_beneficiaires_written_file_reads_back(domain_data: Path) -> None:
     header = buffer.getvalue().decode("utf-8").splitlines()[0]
     assert header.startswith("Identifiant dans le SI*;Prénom*;Nom*;Date de naissance*")
     reader = make_codec(m).reader(m.codec_options())
-    again = [m.to_canonical(r) for r in reader.read(io.BytesIO(buffer.getvalue())) if isinstance(r, SourceRecord)]
+    again = [
+        m.to_canonical(r) for r in reader.read(io.BytesIO(buffer.getvalue())) if isinstance(r, SourceRecord)
+    ]
     assert [b["id"] for b in again] == [b["id"] for b in bundles]

@@ -45,7 +45,7 @@ def test_v0_services_renamed_fields_and_codes() -> None:
     source = json.loads(FIXTURE.read_text())["items"]
     bundles = list(translate_file(FIXTURE, mapping))
     assert all(isinstance(b, dict) and get_validator().validate(b) == [] for b in bundles)
-    first, second = ([e["resource"] for e in b["entry"]][0] for b in bundles)  # type: ignore[index]
+    first, second = (b["entry"][0]["resource"] for b in bundles)  # type: ignore[index]
     assert first["description"] == source[0]["presentation_detail"]
     assert first["type"] == "atelier"
     assert first["frais"] == "gratuit"  # gratuit-sous-conditions
@@ -71,5 +71,7 @@ def test_v0_crosswalks_only_give_v1_codes(domain_data: Path) -> None:
     }
     for crosswalk, values in targets.items():
         allowed = {v["value"] for v in json.loads((extra / values).read_text())}
-        rows = (ROOT / "mappings/data-inclusion-v0-services/crosswalks" / crosswalk).read_text().splitlines()[1:]
+        rows = (
+            (ROOT / "mappings/data-inclusion-v0-services/crosswalks" / crosswalk).read_text().splitlines()[1:]
+        )
         assert rows and {row.split(",")[1] for row in rows} <= allowed, crosswalk

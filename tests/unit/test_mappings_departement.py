@@ -11,9 +11,9 @@ from typing import Any
 
 import openpyxl
 import pytest
-from ruamel.yaml import YAML
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from gateway.codecs import SourceRecord
 from gateway.errors import SkippableRecordError
@@ -79,7 +79,7 @@ def test_drome_xlsx_maps_every_filled_row(domain_data: Path) -> None:
         assert isinstance(bundle, dict)
         (person,) = resources(bundle, "Person")
         assert person["name"]["family"] == row[2]
-        assert person["role"]["code"] == {"demandeur": "DEM", "conjoint": "CJT"}[row[8]]
+        assert person["role"]["code"] == {"demandeur": "DEM", "conjoint": "CJT"}[str(row[8])]
         phones = [t["value"] for t in person.get("telecom", []) if t["system"] == "phone"]
         # a phone stored as a number lost its leading 0: the mapping puts it back
         assert phones == ([f"0{row[14]}"] if isinstance(row[14], int) else [])
@@ -88,8 +88,12 @@ def test_drome_xlsx_maps_every_filled_row(domain_data: Path) -> None:
 
 
 def _normalised(spec: dict[str, Any], code: str) -> dict[str, Any]:
-    text = json.dumps({k: v for k, v in spec.items() if k not in {"name", "description", "partner", "source"}})
-    loaded: dict[str, Any] = json.loads(text.replace(f"urn:fr:departement:{code}:", "urn:fr:departement:generique:"))
+    text = json.dumps(
+        {k: v for k, v in spec.items() if k not in {"name", "description", "partner", "source"}}
+    )
+    loaded: dict[str, Any] = json.loads(
+        text.replace(f"urn:fr:departement:{code}:", "urn:fr:departement:generique:")
+    )
     return loaded
 
 
@@ -108,7 +112,11 @@ def test_per_departement_spec_differs_from_generic_only_in_source_and_code(name:
     assert set(local["source"]["options"]["aliases"]) <= set(generic["source"]["options"]["aliases"])
 
 
-_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèçABCDEF- '", min_size=1, max_size=16).map(str.strip).filter(bool)
+_text = (
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèçABCDEF- '", min_size=1, max_size=16)
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -117,7 +125,9 @@ _text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèçABCDEF- '", min_size=1
         {"nom": _text, "prenom": _text},
         optional={
             "civilite": st.sampled_from(["Monsieur", "Madame"]),
-            "date_naissance": st.dates(dt.date(1920, 1, 1), dt.date(2015, 1, 1)).map(lambda d: d.strftime("%d/%m/%Y")),
+            "date_naissance": st.dates(dt.date(1920, 1, 1), dt.date(2015, 1, 1)).map(
+                lambda d: d.strftime("%d/%m/%Y")
+            ),
             "numero_allocataire": st.from_regex(r"[0-9A-Z]{7}", fullmatch=True),
             "id_departement": st.from_regex(r"[A-Z]{3}[0-9]{6}", fullmatch=True),
             "adresse": _text,
@@ -127,7 +137,9 @@ _text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèçABCDEF- '", min_size=1
             "email": st.from_regex(r"[a-z]{1,8}@[a-z]{2,8}\.fr", fullmatch=True),
             "role": st.sampled_from(["DEM", "CJT", "ENF"]),
             "decision_orientation": st.sampled_from(["emploi", "social", "socio-professionnel"]),
-            "date_orientation": st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)).map(lambda d: d.strftime("%d/%m/%Y")),
+            "date_orientation": st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)).map(
+                lambda d: d.strftime("%d/%m/%Y")
+            ),
         },
     )
 )

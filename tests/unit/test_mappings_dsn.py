@@ -59,15 +59,21 @@ def _check(bundle: dict[str, Any], individu: dict[str, str]) -> None:
     assert person["name"]["family"] == individu.get("S21.G00.30.003", individu["S21.G00.30.002"])
     assert person["name"]["given"] == [individu["S21.G00.30.004"]]
     assert person["gender"] == {"01": "male", "02": "female"}[individu["S21.G00.30.005"]]
-    assert person["birthDate"] == dt.datetime.strptime(individu["S21.G00.30.006"], "%d%m%Y").date().isoformat()
+    assert (
+        person["birthDate"] == dt.datetime.strptime(individu["S21.G00.30.006"], "%d%m%Y").date().isoformat()
+    )
     (employer,) = _resources(bundle, "Organization")
     assert employer["identifier"][0] == {"system": "urn:fr:insee:siret", "value": individu["siret"]}
     (contract,) = _resources(bundle, "EmploymentContract")
     assert contract["employer"]["reference"] == f"Organization/{employer['id']}"
     assert contract["nature"]["code"] == individu["S21.G00.40.007"]
-    assert contract["startDate"] == dt.datetime.strptime(individu["S21.G00.40.001"], "%d%m%Y").date().isoformat()
+    assert (
+        contract["startDate"] == dt.datetime.strptime(individu["S21.G00.40.001"], "%d%m%Y").date().isoformat()
+    )
     end = individu.get("S21.G00.62.001") or individu.get("S21.G00.40.010")
-    assert contract.get("endDate") == (dt.datetime.strptime(end, "%d%m%Y").date().isoformat() if end else None)
+    assert contract.get("endDate") == (
+        dt.datetime.strptime(end, "%d%m%Y").date().isoformat() if end else None
+    )
     assert contract.get("endReason", {}).get("code") == individu.get("S21.G00.62.002")
     assert contract.get("dispositif", {}).get("code") == individu.get("S21.G00.40.008")
     outcomes = _resources(bundle, "Outcome")

@@ -1,4 +1,4 @@
-"""PLIE participants export (CSV and JSON): canonical Bundles valid, and partner → canonical → partner exact."""
+"""PLIE participants export (CSV, JSON): Bundles valid; partner → canonical → partner keeps every field."""
 
 from __future__ import annotations
 
@@ -21,7 +21,11 @@ MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 CSV = load_mapping(MAPPINGS / "plie-participants-csv/mapping.yaml")
 JSON = load_mapping(MAPPINGS / "plie-participants-json/mapping.yaml")
 
-_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçôëÉÈ -'", min_size=1, max_size=20).map(str.strip).filter(bool)
+_text = (
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçôëÉÈ -'", min_size=1, max_size=20)
+    .map(str.strip)
+    .filter(bool)
+)
 _date = st.dates(dt.date(1940, 1, 1), dt.date(2030, 12, 31)).map(lambda d: d.strftime("%d/%m/%Y"))
 _digits = lambda n: st.text(alphabet="0123456789", min_size=n, max_size=n)  # noqa: E731
 _opt = lambda strategy: st.one_of(st.just(""), strategy)  # noqa: E731
@@ -96,7 +100,9 @@ def test_json_round_trip_keeps_every_field(
     (back,) = JSON.from_canonical(bundle)
     back_parcours = [_present(p) for p in back.pop("parcours")]
     assert _present(back) == _present(participant)
-    assert sorted(back_parcours, key=lambda p: p["id_parcours"]) == sorted(parcours, key=lambda p: p["id_parcours"])
+    assert sorted(back_parcours, key=lambda p: p["id_parcours"]) == sorted(
+        parcours, key=lambda p: p["id_parcours"]
+    )
 
 
 def test_generated_csv_identifiers_and_outcomes() -> None:
@@ -112,6 +118,9 @@ def test_generated_csv_identifiers_and_outcomes() -> None:
     }  # fmt: skip
     assert "urn:fr:plie:12345678900011:participant" in systems
     outcome_codes = {
-        e["resource"]["type"]["code"] for b in bundles for e in b["entry"] if e["resource"]["resourceType"] == "Outcome"
+        e["resource"]["type"]["code"]
+        for b in bundles
+        for e in b["entry"]
+        if e["resource"]["resourceType"] == "Outcome"
     }
     assert {"emploi-durable-cdi", "formation-qualifiante"} & outcome_codes

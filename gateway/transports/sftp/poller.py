@@ -127,7 +127,8 @@ class SftpPoller:
         except GatewayError:
             raise
         except SQLAlchemyError as exc:
-            raise RetriableError(f"endpoint {self.endpoint.name}: store unavailable ({type(exc).__name__})") from exc
+            what = f"endpoint {self.endpoint.name}: store unavailable ({type(exc).__name__})"
+            raise RetriableError(what) from exc
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise classify(exc, self.options, f"polling {self.options.directory}") from exc
         if report.taken:
@@ -141,17 +142,15 @@ class SftpPoller:
         now = time.time()
         for entry in sorted(entries, key=lambda e: e.filename):
             name = entry.filename
-            if not stat.S_ISREG(entry.st_mode or 0) or name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
-                continue
-            if not fnmatchcase(name, options.pattern):
+            if not stat.S_ISREG(entry.st_mode or 0) or not _candidate(name, options.pattern):
                 continue
             path = posixpath.join(options.directory, name)
             mtime = int(entry.st_mtime or 0)
             if options.done_marker:
-                ready = f"{name}.done" in names
+                complete = f"{name}.done" in names
             else:
-                ready = now - mtime >= options.min_age_seconds
-            if not ready:
+                complete = now - mtime >= options.min_age_seconds
+            if not complete:
                 report.not_ready.append(path)
                 continue
             yield RemoteFile(path, name, int(entry.st_size or 0), mtime)
@@ -238,7 +237,9 @@ class SftpPoller:
             error = classify(exc, self.options, f"{after} {remote.path}")
             if isinstance(error, FatalError):  # e.g. no right to move: the memory keeps it from a re-take
                 report.unacknowledged.append(remote.path)
-                log.warning("sftp.unacknowledged", endpoint=self.endpoint.name, path=remote.path, error=str(error))
+                log.warning(
+                    "sftp.unacknowledged", endpoint=self.endpoint.name, path=remote.path, error=str(error)
+                )
                 return
             raise error from exc
 
@@ -312,7 +313,10 @@ class SftpPoller:
                     self.poll_once()
                 except GatewayError as error:
                     log.warning(
-                        "sftp.poll_failed", endpoint=self.endpoint.name, error=str(error), retriable=error.retriable
+                        "sftp.poll_failed",
+                        endpoint=self.endpoint.name,
+                        error=str(error),
+                        retriable=error.retriable,
                     )
                 stop.wait(self.endpoint.poll_seconds)
         finally:
@@ -324,6 +328,11 @@ class SftpPoller:
             release_lease(self.engine, self.lease_name, self.holder)
         except SQLAlchemyError:
             log.warning("sftp.lease_release_failed", endpoint=self.endpoint.name)
+
+
+def _candidate(name: str, pattern: str) -> bool:
+    """A data file matching the pattern (not a hidden file, marker or upload in progress)."""
+    return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES) and fnmatchcase(name, pattern)
 
 
 def _read_all(spool: IO[bytes]) -> bytes:

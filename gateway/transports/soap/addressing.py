@@ -1,7 +1,10 @@
 """WS-Addressing headers with a caller-chosen MessageID.
 
-zeep's plugin draws a random ``wsa:MessageID``; outbound deliveries set it from the idempotency key instead,
-so a redelivered message carries the same MessageID and a receiver that deduplicates on it sees it once.
+zeep adds WS-Addressing headers by itself when the WSDL gives the operation a ``wsaw:Action``, with a
+random ``wsa:MessageID``. This plugin adds them for other WSDLs when asked (``ws_addressing: true``), and in
+both cases replaces the MessageID by the one chosen for the call: outbound deliveries derive it from the
+idempotency key, so a redelivered message carries the same MessageID and a receiver that deduplicates on
+it sees it once.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ def message_id_for(key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}"
 
 
-class AddressingPlugin(WsAddressingPlugin):  # type: ignore[misc]  # zeep ships no type hints
-    """zeep's WS-Addressing plugin, with the MessageID taken from :meth:`use_message_id` when set."""
+class AddressingPlugin(WsAddressingPlugin):
+    """Adds WS-Addressing headers when ``add_headers`` and zeep did not; sets the chosen MessageID."""
 
-    def __init__(self) -> None:
+    def __init__(self, add_headers: bool) -> None:
         super().__init__()
+        self.add_headers = add_headers
         self._local = threading.local()
 
     def use_message_id(self, message_id: str | None) -> None:
@@ -36,7 +40,11 @@ class AddressingPlugin(WsAddressingPlugin):  # type: ignore[misc]  # zeep ships 
     def egress(
         self, envelope: etree._Element, http_headers: Any, operation: Any, binding_options: Any
     ) -> tuple[etree._Element, Any]:
-        envelope, http_headers = super().egress(envelope, http_headers, operation, binding_options)
+        present = next(envelope.iter(f"{{{WSA}}}Action"), None) is not None
+        if self.add_headers and not present:
+            envelope, http_headers = super().egress(  # type: ignore[no-untyped-call]
+                envelope, http_headers, operation, binding_options
+            )
         wanted = getattr(self._local, "message_id", None)
         if wanted:
             for element in envelope.iter(f"{{{WSA}}}MessageID"):

@@ -105,7 +105,7 @@ class SoapClient:
         self.verify = verify
         self.name = name
         self.transient_fault_codes = frozenset(transient_fault_codes)
-        self._addressing = AddressingPlugin() if ws_addressing else None
+        self._addressing = AddressingPlugin(add_headers=ws_addressing)
         self._wsse = _wsse(name, username_token, x509)
         self._schema = ResponseSchema(response_xsd) if validate_response_xsd and response_xsd else None
         self._lock = threading.Lock()
@@ -116,9 +116,10 @@ class SoapClient:
 
     def _cache(self) -> Any:
         if self.cache_dir is None:
-            return InMemoryCache(timeout=WSDL_CACHE_SECONDS)
+            return InMemoryCache(timeout=WSDL_CACHE_SECONDS)  # type: ignore[no-untyped-call]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        return SqliteCache(path=str(self.cache_dir / "zeep-wsdl.sqlite"), timeout=WSDL_CACHE_SECONDS)
+        path = str(self.cache_dir / "zeep-wsdl.sqlite")
+        return SqliteCache(path=path, timeout=WSDL_CACHE_SECONDS)  # type: ignore[no-untyped-call]
 
     def _service(self) -> Any:
         with self._lock:
@@ -126,18 +127,20 @@ class SoapClient:
                 return self._proxy
             session = requests.Session()
             session.verify = self.verify
-            transport = Transport(
+            transport = Transport(  # type: ignore[no-untyped-call]
                 session=session, cache=self._cache(), timeout=self.timeout, operation_timeout=self.timeout
             )
-            plugins = [self._addressing] if self._addressing else []
+            plugins = [self._addressing]
             try:
-                client = zeep.Client(self.wsdl, transport=transport, plugins=plugins, wsse=self._wsse)
+                client = zeep.Client(  # type: ignore[no-untyped-call]
+                    self.wsdl, transport=transport, plugins=plugins, wsse=self._wsse
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise RetriableError(f"{self.name}: WSDL unreachable ({type(exc).__name__})") from exc
             except requests.HTTPError as exc:
                 raise RetriableError(f"{self.name}: WSDL download failed ({type(exc).__name__})") from exc
             except (OSError, etree.XMLSyntaxError, zeep.exceptions.Error) as exc:
-                raise ConfigurationError(f"{self.name}: WSDL not usable: {type(exc).__name__}: {exc}") from exc
+                raise ConfigurationError(f"{self.name}: WSDL not usable: {type(exc).__name__}") from exc
             proxy = client.service if self.service is None else self._bind(client)
             self._client, self._proxy = client, proxy
             log.info("soap.wsdl_loaded", service=self.name)
@@ -145,11 +148,13 @@ class SoapClient:
 
     def _bind(self, client: zeep.Client) -> Any:
         try:
-            port = client.wsdl.services[self.service].ports[self.port]
+            port = client.wsdl.services[str(self.service)].ports[str(self.port)]
         except KeyError:
-            raise ConfigurationError(f"{self.name}: no service {self.service!r} / port {self.port!r} in WSDL") from None
+            raise ConfigurationError(
+                f"{self.name}: no service {self.service!r} / port {self.port!r} in the WSDL"
+            ) from None
         if self.address:
-            return client.create_service(port.binding.name, self.address)
+            return client.create_service(port.binding.name, self.address)  # type: ignore[no-untyped-call]
         return client.bind(self.service, self.port)
 
     # -- calling -------------------------------------------------------------------------------------
@@ -164,8 +169,7 @@ class SoapClient:
             method = getattr(proxy, operation)
         except AttributeError:
             raise ConfigurationError(f"{self.name}: no operation {operation!r} in WSDL") from None
-        if self._addressing:
-            self._addressing.use_message_id(message_id)
+        self._addressing.use_message_id(message_id)
         assert self._client is not None
         try:
             with self._client.settings(raw_response=True):
@@ -179,8 +183,7 @@ class SoapClient:
         except TypeError as exc:
             raise FatalError(f"{what}: request does not match the WSDL ({exc})") from None
         finally:
-            if self._addressing:
-                self._addressing.use_message_id(None)
+            self._addressing.use_message_id(None)
         return self._interpret(operation, what, response.status_code, response.content)
 
     def _interpret(self, operation: str, what: str, status: int, content: bytes) -> ResponseDocument:
@@ -195,7 +198,9 @@ class SoapClient:
             raise FatalError(f"{what}: answer is not a SOAP envelope ({exc})") from None
         fault = find_fault(envelope)
         if fault is not None:
-            log.warning("soap.fault", service=self.name, operation=operation, side=fault.side, codes=fault.codes)
+            log.warning(
+                "soap.fault", service=self.name, operation=operation, side=fault.side, codes=fault.codes
+            )
             raise fault_error(fault, what, self.transient_fault_codes)
         error = status_error(status, what)
         if error is not None:
@@ -221,7 +226,7 @@ def _wsse(name: str, username_token: tuple[str, str] | None, x509: X509Signing |
     parts: list[Any] = []
     if username_token:
         user, password_env = username_token
-        parts.append(UsernameToken(user, _env(name, password_env)))
+        parts.append(UsernameToken(user, _env(name, password_env)))  # type: ignore[no-untyped-call]
     if x509:
         try:
             import xmlsec
@@ -230,7 +235,7 @@ def _wsse(name: str, username_token: tuple[str, str] | None, x509: X509Signing |
             raise ConfigurationError(f"{name}: X.509 signature needs the 'xmlsec' package") from None
         password = _env(name, x509.password_env) if x509.password_env else None
         parts.append(
-            BinarySignature(
+            BinarySignature(  # type: ignore[no-untyped-call]
                 x509.key_file,
                 x509.cert_file,
                 password,

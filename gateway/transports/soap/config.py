@@ -17,8 +17,19 @@ from gateway.transports.soap.inbound import DEFAULT_MAX_BYTES, InboundSoapConfig
 from gateway.transports.soap.outbound import SoapOut
 
 CLIENT_KEYS = {
-    "wsdl", "service", "port", "address", "cache_dir", "timeout", "verify", "ws_addressing",
-    "username_token", "x509", "validate_response_xsd", "response_xsd", "transient_fault_codes",
+    "wsdl",
+    "service",
+    "port",
+    "address",
+    "cache_dir",
+    "timeout",
+    "verify",
+    "ws_addressing",
+    "username_token",
+    "x509",
+    "validate_response_xsd",
+    "response_xsd",
+    "transient_fault_codes",
 }
 OUTBOUND_KEYS = CLIENT_KEYS | {"operation"}
 INBOUND_KEYS = {"operation_element", "operation_namespace", "username_token", "max_bytes"}
@@ -30,7 +41,11 @@ def soap_client(name: str, options: Mapping[str, Any], known: set[str] = CLIENT_
         raise ConfigurationError(f"endpoint {name}: soap option 'wsdl' is required")
     token = options.get("username_token")
     x509 = options.get("x509")
+    signing = (
+        X509Signing(str(x509["key_file"]), str(x509["cert_file"]), x509.get("password_env")) if x509 else None
+    )
     codes = options.get("transient_fault_codes")
+    transient = frozenset(str(c) for c in codes) if codes is not None else DEFAULT_TRANSIENT_CODES
     return SoapClient(
         str(options["wsdl"]),
         service=options.get("service"),
@@ -41,10 +56,10 @@ def soap_client(name: str, options: Mapping[str, Any], known: set[str] = CLIENT_
         verify=options.get("verify", True),
         ws_addressing=bool(options.get("ws_addressing", False)),
         username_token=(str(token["user"]), str(token["password_env"])) if token else None,
-        x509=X509Signing(str(x509["key_file"]), str(x509["cert_file"]), x509.get("password_env")) if x509 else None,
+        x509=signing,
         validate_response_xsd=bool(options.get("validate_response_xsd", False)),
         response_xsd=options.get("response_xsd"),
-        transient_fault_codes=frozenset(str(c) for c in codes) if codes is not None else DEFAULT_TRANSIENT_CODES,
+        transient_fault_codes=transient,
         name=f"endpoint {name}",
     )
 
@@ -60,13 +75,17 @@ def soap_inbound_app(engine: Engine, endpoint: Endpoint) -> SoapInboundApp:
     options = endpoint.transport.options
     _refuse_unknown(endpoint.name, options, INBOUND_KEYS)
     if not options.get("operation_element"):
-        raise ConfigurationError(f"endpoint {endpoint.name}: soap option 'operation_element' is required (inbound)")
+        raise ConfigurationError(
+            f"endpoint {endpoint.name}: soap option 'operation_element' is required (inbound)"
+        )
     token = options.get("username_token")
     password = None
     if token:
         password = os.environ.get(str(token["password_env"]))
         if password is None:
-            raise ConfigurationError(f"environment variable {token['password_env']} (for username_token) is not set")
+            raise ConfigurationError(
+                f"environment variable {token['password_env']} (for username_token) is not set"
+            )
     return SoapInboundApp(
         engine,
         InboundSoapConfig(

@@ -63,7 +63,7 @@ def parse_envelope(data: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envel
         tree = etree.fromstring(data, safe_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         raise MalformedEnvelopeError(f"SOAP message is not well-formed XML (line {exc.lineno})") from None
-    if tree.docinfo.doctype:
+    if tree.docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs: DocInfo | Any
         raise MalformedEnvelopeError("SOAP message carries a DTD (refused)")
     root = tree.getroot()
     namespace = etree.QName(root).namespace or ""

@@ -34,6 +34,7 @@ from gateway.transports.soap.envelope import SOAP11, Envelope
 
 TRANSIENT_HTTP_STATUS = frozenset({408, 425, 429, 502, 503, 504})
 DEFAULT_TRANSIENT_CODES = frozenset({"Server.Busy", "Server.Unavailable", "ServiceUnavailable", "Timeout"})
+_SIDES = {"Server": "server", "Receiver": "server", "Client": "client", "Sender": "client"}
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
 
@@ -57,15 +58,15 @@ def find_fault(envelope: Envelope) -> SoapFault | None:
         detail = payload.find("detail")
     else:
         ns = envelope.namespace
-        values = payload.findall(f"{{{ns}}}Code/{{{ns}}}Value") + payload.findall(f".//{{{ns}}}Subcode/{{{ns}}}Value")
+        values = payload.findall(f"{{{ns}}}Code/{{{ns}}}Value")
+        values += payload.findall(f".//{{{ns}}}Subcode/{{{ns}}}Value")
         codes = [_local(_text(value)) for value in values if _text(value)]
         detail = payload.find(f"{{{ns}}}Detail")
     if detail is not None:
         codes += [_text(el) for el in detail.iter() if isinstance(el.tag, str) and _is_code(el)]
     safe = tuple(dict.fromkeys(code for code in codes if code and _SAFE_CODE.match(code)))
     main = safe[0].split(".")[0] if safe else ""
-    side = "server" if main in {"Server", "Receiver"} else "client" if main in {"Client", "Sender"} else "other"
-    return SoapFault(side=side, codes=safe)
+    return SoapFault(side=_SIDES.get(main, "other"), codes=safe)
 
 
 def fault_error(fault: SoapFault, what: str, transient_codes: Collection[str]) -> GatewayError:

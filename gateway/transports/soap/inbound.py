@@ -96,7 +96,9 @@ class SoapInboundApp:
             log.error("soap_in.store_failed", endpoint=self.config.endpoint, error=type(exc).__name__)
             return _answer(start_response, 503, _fault("Server", "message not stored; retry later"))
         log.info(
-            "soap_in.stored", endpoint=self.config.endpoint, exchange=receipt.exchange_id,
+            "soap_in.stored",
+            endpoint=self.config.endpoint,
+            exchange=receipt.exchange_id,
             duplicate=receipt.duplicate,
         )
         return _answer(start_response, 200, _ack(receipt.exchange_id, receipt.duplicate, message_id))
@@ -164,8 +166,14 @@ def _ack(exchange_id: str, duplicate: bool, message_id: str | None) -> bytes:
 
 
 def _answer(start_response: StartResponse, status: int, body: bytes) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 413: "Payload Too Large",
-              500: "Internal Server Error", 503: "Service Unavailable"}[status]
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        405: "Method Not Allowed",
+        413: "Payload Too Large",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }[status]
     start_response(
         f"{status} {reason}",
         [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],

@@ -47,7 +47,7 @@ class ResponseSchema:
         document = etree.fromstring(element_bytes(element))
         if self._schema.validate(document):
             return
-        errors = list(self._schema.error_log)
+        errors: list[etree._LogEntry] = list(iter(self._schema.error_log))  # type: ignore[call-overload]
         reason = describe(errors[0])
         if len(errors) > 1:
             reason += f" (+{len(errors) - 1} more)"
