@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "gateway.cli.conventions",
     "gateway.cli.audit",
     "gateway.cli.pipeline",
+    "gateway.cli.generate",
 )
 
 

@@ -120,11 +120,55 @@ def compile_expression(text: str) -> Expression:
     chain = _field_chain(ast)
     if chain is not None:
         return Expression(text, root, ast, chain, _getter(chain))
+    fast = _fast(ast)
+    if fast is not None:
+        return Expression(text, root, ast, None, fast)
 
     def search(data: Any) -> Any:
         return parsed.search(data, options=_OPTIONS)
 
     return Expression(text, root, ast, None, search)
+
+
+def _truthy(value: Any) -> bool:
+    return not (value is None or value is False or (isinstance(value, str | list | dict) and not value))
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """JMESPath equality: booleans never equal numbers (Python says ``1 == True``)."""
+    return isinstance(left, bool) == isinstance(right, bool) and bool(left == right)
+
+
+def _fast(node: Mapping[str, Any]) -> Callable[[Any], Any] | None:
+    """Closures for the common shapes (literals, ``a || b``, ``[a, b]``, ``a == 'x'``), same semantics
+    as the JMESPath interpreter; None for anything else (the interpreter then does the work)."""
+    kind = node["type"]
+    chain = _field_chain(node)
+    if chain is not None:
+        return _getter(chain)
+    if kind == "literal":
+        constant = node["value"]
+        return lambda data: constant
+    children = [_fast(child) for child in node.get("children", [])]
+    if any(child is None for child in children) or not children:
+        return None
+    parts: list[Callable[[Any], Any]] = [c for c in children if c is not None]
+    if kind == "or_expression":
+        left, right = parts
+
+        def either(data: Any) -> Any:
+            value = left(data)
+            return value if _truthy(value) else right(data)
+
+        return either
+    if kind == "multi_select_list":
+        return lambda data: None if data is None else [part(data) for part in parts]
+    if kind == "comparator" and node["value"] in ("eq", "ne"):
+        left, right = parts
+        if node["value"] == "eq":
+            return lambda data: _equal(left(data), right(data))
+        return lambda data: not _equal(left(data), right(data))
+    return None
 
 
 def _field_chain(node: Mapping[str, Any]) -> Path | None:

@@ -48,6 +48,18 @@ def build_outbound(endpoint: Endpoint) -> OutboundTransport:
             verify=options.get("verify", True),
             headers=dict(options.get("headers", {})),
         )
+    if kind == "sftp":
+        from gateway.transports.sftp import SftpOut  # imported here: paramiko is loaded only when used
+
+        return SftpOut.from_endpoint(endpoint)
+    if kind == "amqp":
+        from gateway.transports.amqp import AmqpOut  # imported here: pika is the optional `amqp` extra
+
+        return AmqpOut.from_endpoint(endpoint)
+    if kind == "soap":
+        from gateway.transports.soap import soap_out  # imported here: zeep is loaded only when used
+
+        return soap_out(endpoint)
     raise ConfigurationError(f"endpoint {endpoint.name}: outbound transport {kind!r} is not available")
 
 

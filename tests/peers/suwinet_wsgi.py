@@ -1,4 +1,4 @@
-"""A fake Suwinet "Bijstandsregelingen-v0500" SOAP service on loopback (WSGI, wsgiref, one thread per request).
+"""A fake Suwinet "Bijstandsregelingen-v0500" SOAP service on loopback (WSGI, wsgiref, threaded).
 
 It serves the REAL WSDL/XSD set of ``shared/domain-data/soap-suwinet-bijstandsregelingen/suwinet`` by path
 (relative imports keep working; files on disk are never touched) with the WSDL's ``soap:address``
@@ -41,6 +41,8 @@ class SuwinetPeer:
         self.mode = "ok"
         self.requests: list[bytes] = []
         """Every SOAP request envelope received, in order."""
+        self.serve_files = True
+        """False: WSDL/XSD requests get 404 (shows that a client uses its cache)."""
         self.signature_cert: str | None = None
         """When set, requests must carry a valid WS-Security X.509 signature by this certificate."""
         self._server: _ThreadingWSGIServer | None = None
@@ -66,7 +68,9 @@ class SuwinetPeer:
             "127.0.0.1", 0, self.app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         )
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -79,7 +83,7 @@ class SuwinetPeer:
 
     def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
-        if environ["REQUEST_METHOD"] == "GET":
+        if environ["REQUEST_METHOD"] == "GET" and self.serve_files:
             return self._serve_file(path.lstrip("/"), start_response)
         if environ["REQUEST_METHOD"] == "POST" and path.startswith("/soap/"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -109,8 +113,8 @@ class SuwinetPeer:
             from zeep.wsse.signature import verify_envelope
 
             try:
-                verify_envelope(request, self.signature_cert)
-            except SignatureVerificationFailed:
+                verify_envelope(request, self.signature_cert)  # type: ignore[no-untyped-call]
+            except (SignatureVerificationFailed, AttributeError):  # AttributeError: no wsse:Security at all
                 return _fault(start_response, "soap:Client", "FWI0003")
         bsn = request.findtext(".//Burgerservicenr") or ""
         stored = self.response_file(bsn) if re.fullmatch(r"\d{9}", bsn) else None

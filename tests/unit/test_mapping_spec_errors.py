@@ -50,7 +50,7 @@ def test_valid_spec_loads(tmp_path: Path) -> None:
         ("{date: DD/MM/YYYY}", "{dat: DD/MM/YYYY}", 11, "unknown transform 'dat'"),
         ("{date: DD/MM/YYYY}", "{date: MM/YYYY}", 11, "needs a year"),
         ("{date: DD/MM/YYYY}", "{date: {fmt: x}}", 11, "unknown parameter"),
-        ("name.family: nom", "name.family: \"nom[\"", 10, "invalid JMESPath"),
+        ("name.family: nom", 'name.family: "nom["', 10, "invalid JMESPath"),
         ("name.family: nom", "name.family: 12", 10, "is not of types"),
         ("name.family: nom", "name.family: [{from: nom}]", 10, "only allowed on a path ending with []"),
         ("name.family: nom", "name.family: {const: x, from: y}", 10, "exactly one of"),
@@ -77,7 +77,9 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
 
 
 def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
-    error = load_error(write_spec(tmp_path, VALID.replace("name.family: nom", "name.family: nom\n      name.family: x")))
+    error = load_error(
+        write_spec(tmp_path, VALID.replace("name.family: nom", "name.family: nom\n      name.family: x"))
+    )
     assert error.line is not None
 
 
@@ -124,7 +126,10 @@ def test_unknown_crosswalk_in_a_transform(tmp_path: Path) -> None:
 
 
 def test_unresolved_variable_names_the_option_line(tmp_path: Path) -> None:
-    path = write_spec(tmp_path, VALID.replace("source: {codec: csv}", "source:\n  codec: xml\n  options:\n    xsd: ${NO_SUCH_VAR_X}"))
+    path = write_spec(
+        tmp_path,
+        VALID.replace("source: {codec: csv}", "source:\n  codec: xml\n  options:\n    xsd: ${NO_SUCH_VAR_X}"),
+    )
     mapping = load_mapping(path)
     with pytest.raises(ConfigurationError) as error:
         mapping.codec_options()

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from gateway.mapping.crosswalks import load_crosswalk
 from gateway.mapping.dates import compile_format
 from gateway.mapping.nodes import run_steps
-from gateway.mapping.transforms import TRANSFORMS, BuildEnv, NotInvertible, ParamError, TransformError, build_step
+from gateway.mapping.transforms import (
+    TRANSFORMS,
+    BuildEnv,
+    NotInvertible,
+    ParamError,
+    TransformError,
+    build_step,
+)
 from gateway.model.nir import is_valid_nir, nir_key
 
 ENV = BuildEnv({})
@@ -108,7 +115,16 @@ def test_numbers() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("O", True), ("oui", True), ("true", True), ("0", False), ("N", False), ("non", False), (True, True)],
+    [
+        ("1", True),
+        ("O", True),
+        ("oui", True),
+        ("true", True),
+        ("0", False),
+        ("N", False),
+        ("non", False),
+        (True, True),
+    ],
 )
 def test_boolean_defaults(raw: Any, expected: bool) -> None:
     assert apply("boolean", None, raw) is expected
@@ -172,7 +188,10 @@ def test_datetime_forward_and_reverse() -> None:
 DATE_FORMATS = ["DDMMYYYY", "YYYYMMDD", "DD/MM/YYYY", "YYYY-MM-DD", "D/M/YYYY", "YYYY-MM-DD HH:mm:ss.S"]
 
 
-@given(day=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)), fmt=st.sampled_from(DATE_FORMATS))
+@given(
+    day=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)),
+    fmt=st.sampled_from(DATE_FORMATS),
+)
 def test_date_round_trip(day: dt.date, fmt: str) -> None:
     partner = compile_format(fmt).format(day)
     iso = apply("date", fmt, partner)
@@ -230,14 +249,21 @@ def test_crosswalk_forward_reverse_and_many_to_many(crosswalk_env: BuildEnv) -> 
     assert apply("crosswalk", "roles", "DEM", env=crosswalk_env) == "demandeur"
     assert apply("crosswalk", "roles", "X", env=crosswalk_env) == ["a", "b"]
     coding = apply("crosswalk", {"name": "roles", "output": "coding"}, "CJT", env=crosswalk_env)
-    assert coding == {"system": "urn:fr:reseau-emploi:cs:caf-role-personne", "code": "conjoint", "display": "Conjoint"}
+    assert coding == {
+        "system": "urn:fr:reseau-emploi:cs:caf-role-personne",
+        "code": "conjoint",
+        "display": "Conjoint",
+    }
     assert apply("crosswalk", "roles", "conjoint", "reverse", env=crosswalk_env) == "CJT"
     assert apply("crosswalk", "roles", {"code": "b"}, "inverse", env=crosswalk_env) == "X"
     with pytest.raises(TransformError) as error:
         apply("crosswalk", "roles", "ZZZ", env=crosswalk_env)
     assert "ZZZ" not in str(error.value)
     assert apply("crosswalk", {"name": "roles", "on_missing": "keep"}, "ZZZ", env=crosswalk_env) == "ZZZ"
-    assert apply("crosswalk", {"name": "roles", "on_missing": "default", "default": "?"}, "Z", env=crosswalk_env) == "?"
+    assert (
+        apply("crosswalk", {"name": "roles", "on_missing": "default", "default": "?"}, "Z", env=crosswalk_env)
+        == "?"
+    )
     with pytest.raises(ParamError):
         build_step("crosswalk", "nope", crosswalk_env, "forward")
     with pytest.raises(ParamError):
@@ -262,20 +288,29 @@ def test_coding_uses_the_code_systems() -> None:
     }
     # Aliases of partner spellings resolve to the canonical code, and back with output: alias.
     assert apply("coding", "orientation-parcours", "PED")["code"] == "emploi"
-    assert apply("coding", {"system": "orientation-parcours", "output": "alias"}, {"code": "emploi"}, "reverse") == "PED"
+    assert (
+        apply("coding", {"system": "orientation-parcours", "output": "alias"}, {"code": "emploi"}, "reverse")
+        == "PED"
+    )
     assert apply("coding", {"system": "etatdosrsa", "display": False}, "5") == {
         "system": "urn:fr:reseau-emploi:cs:etatdosrsa",
         "code": "5",
     }
     with pytest.raises(TransformError):
         apply("coding", {"system": "etatdosrsa", "strict": True}, "9")
-    assert apply("coding", "no-such-system", "x") == {"system": "urn:fr:reseau-emploi:cs:no-such-system", "code": "x"}
+    assert apply("coding", "no-such-system", "x") == {
+        "system": "urn:fr:reseau-emploi:cs:no-such-system",
+        "code": "x",
+    }
     with pytest.raises(ParamError):
         build_step("coding", {"system": "no-such-system", "strict": True}, ENV, "forward")
 
 
 def test_identifier_transform() -> None:
-    assert apply("identifier", "NIR", "282025110803094") == {"system": "urn:fr:insee:nir", "value": "282025110803094"}
+    assert apply("identifier", "NIR", "282025110803094") == {
+        "system": "urn:fr:insee:nir",
+        "value": "282025110803094",
+    }
     assert apply("identifier", "urn:x:y", 12) == {"system": "urn:x:y", "value": "12"}
     assert apply("identifier", "NIR", {"system": "urn:fr:insee:nir", "value": "v"}, "inverse") == "v"
     assert apply("identifier", "NIR", {"system": "urn:other", "value": "v"}, "reverse") is None

@@ -73,8 +73,11 @@ def test_pseudonymised_identifiers_arrive_only_as_keyed_pseudonyms(flow: Flow) -
         clear = next(i["value"] for i in original["identifier"] if i["system"] == system)
         assert clear not in json.dumps(decision.bundle)
         pseudonyms = [i for i in person["identifier"] if i["system"] == PSEUDONYM_SYSTEM]
-        assert {"system": PSEUDONYM_SYSTEM, "value": pseudonymiser.pseudonym(system, clear),
-                "type": {"coding": [{"system": "urn:fr:reseau-emploi:pseudonym-of", "code": system}]}} in pseudonyms
+        assert {
+            "system": PSEUDONYM_SYSTEM,
+            "value": pseudonymiser.pseudonym(system, clear),
+            "type": {"coding": [{"system": "urn:fr:reseau-emploi:pseudonym-of", "code": system}]},
+        } in pseudonyms
         # not the audit log's pseudonym: receivers cannot link with the log or with another convention
         assert PSEUDONYMISER.pseudonym(system, clear) not in json.dumps(decision.bundle)
 
@@ -95,7 +98,9 @@ def test_random_resources_never_leak(data: st.DataObject) -> None:
     flow = data.draw(st.sampled_from(FLOWS))
     resource = data.draw(resources(data.draw(st.sampled_from(sorted(flow.resource_types)))))
     projected = project_resource(
-        resource, flow.allowlist, IdentifierPolicy(flow.nir_allowed, flow.pseudonymise, PSEUDONYMISER.pseudonym),
+        resource,
+        flow.allowlist,
+        IdentifierPolicy(flow.nir_allowed, flow.pseudonymise, PSEUDONYMISER.pseudonym),
         Projection(),
     )
     assert actual_leaves(projected) == expected_leaves(flow, resource)

@@ -86,7 +86,10 @@ def classify(error: BaseException, options: ConnectionOptions, action: str) -> G
         return FatalError(f"{where}: no such file or directory")
     if isinstance(error, TimeoutError | socket.timeout):
         return RetriableError(f"{where}: timed out")
-    if isinstance(error, ConnectionRefusedError):
+    if isinstance(error, ConnectionRefusedError) or (
+        isinstance(error, paramiko.ssh_exception.NoValidConnectionsError)
+        and all(isinstance(reason, ConnectionRefusedError) for reason in error.errors.values())
+    ):
         return RetriableError(f"{where}: connection refused")
     if isinstance(error, paramiko.SSHException | EOFError | OSError):
         return RetriableError(f"{where}: {type(error).__name__}: {_short(error)}")

@@ -22,6 +22,7 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 from zeep.cache import InMemoryCache, SqliteCache
+from zeep.proxy import ServiceProxy
 from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
@@ -137,25 +138,33 @@ class SoapClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise RetriableError(f"{self.name}: WSDL unreachable ({type(exc).__name__})") from exc
-            except requests.HTTPError as exc:
-                raise RetriableError(f"{self.name}: WSDL download failed ({type(exc).__name__})") from exc
+            except (requests.HTTPError, zeep.exceptions.TransportError) as exc:
+                raise _download_error(self.name, exc) from exc
             except (OSError, etree.XMLSyntaxError, zeep.exceptions.Error) as exc:
                 raise ConfigurationError(f"{self.name}: WSDL not usable: {type(exc).__name__}") from exc
-            proxy = client.service if self.service is None else self._bind(client)
+            proxy = self._bind(client)
             self._client, self._proxy = client, proxy
             log.info("soap.wsdl_loaded", service=self.name)
             return proxy
 
     def _bind(self, client: zeep.Client) -> Any:
+        """The service proxy: the named (or first) service and port, at ``address`` when overridden."""
         try:
-            port = client.wsdl.services[str(self.service)].ports[str(self.port)]
-        except KeyError:
+            service = (
+                client.wsdl.services[self.service]
+                if self.service
+                else next(iter(client.wsdl.services.values()))
+            )
+            port = service.ports[self.port] if self.port else next(iter(service.ports.values()))
+        except (KeyError, StopIteration):
             raise ConfigurationError(
                 f"{self.name}: no service {self.service!r} / port {self.port!r} in the WSDL"
             ) from None
-        if self.address:
-            return client.create_service(port.binding.name, self.address)  # type: ignore[no-untyped-call]
-        return client.bind(self.service, self.port)
+        options = {**port.binding_options, **self._address_option()}
+        return ServiceProxy(client, port.binding, **options)  # type: ignore[no-untyped-call]
+
+    def _address_option(self) -> dict[str, str]:
+        return {"address": self.address} if self.address else {}
 
     # -- calling -------------------------------------------------------------------------------------
 
@@ -219,6 +228,16 @@ class SoapClient:
             if self._client is not None:
                 self._client.transport.session.close()
             self._client = self._proxy = None
+
+
+def _download_error(name: str, exc: Exception) -> RetriableError | ConfigurationError:
+    """A WSDL/XSD download refused: retriable for 5xx/429/408, a configuration error otherwise (404...)."""
+    response = getattr(exc, "response", None)
+    status = int(getattr(exc, "status_code", None) or getattr(response, "status_code", 0) or 0)
+    message = f"{name}: WSDL download answered HTTP {status}"
+    if status in TRANSIENT_HTTP_STATUS or status >= 500:
+        return RetriableError(message)
+    return ConfigurationError(message)
 
 
 def _wsse(name: str, username_token: tuple[str, str] | None, x509: X509Signing | None) -> Any:
