@@ -25,6 +25,8 @@ class XmlCodec:
     name = "xml"
 
     def reader(self, options: Mapping[str, Any]) -> XmlReader:
+        # An empty ``xsd`` (e.g. an unset ${VARIABLE} given as "") switches validation off explicitly.
+        options = {**options, "xsd": options.get("xsd") or None}
         opts = Options(options, codec=self.name, known=READ_OPTIONS)
         xsd = opts.optional_string("xsd")
         return XmlReader(

@@ -54,8 +54,9 @@ def register(app: typer.Typer) -> None:
         validator = get_validator()
         checked = failures = 0
         for location, document in _documents(file):
-            if isinstance(document, str):  # not JSON at all
-                typer.echo(f"{file}:{location}: {document}", err=True)
+            if not isinstance(document, dict):  # not JSON, or JSON that is not an object
+                problem = document if isinstance(document, str) else "not a JSON object"
+                typer.echo(f"{file}:{location}: {problem}", err=True)
                 failures += 1
                 continue
             checked += 1

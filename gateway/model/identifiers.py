@@ -21,12 +21,23 @@ SIREN = "urn:fr:insee:siren"
 DSN_INDIVIDU = "urn:fr:dsn:matricule-salarie"
 DATA_INCLUSION = "urn:fr:data-inclusion:id"
 RDV_INSERTION = "urn:fr:rdv-insertion:id"
+NL_BSN = "urn:nl:bsn"
+"""Dutch burgerservicenummer (Suwinet SOAP peer used as a legacy-SOAP example)."""
 
 SENSITIVE_IDENTIFIERS = frozenset({NIR})
 """Identifiers that may only travel where a convention flow sets `nir_allowed`."""
 
 PERSONAL_IDENTIFIERS = frozenset(
-    {NIR, FRANCE_TRAVAIL_ID, FRANCE_TRAVAIL_IDRCI, CAF_MATRICULE, MSA_MATRICULE, DSN_INDIVIDU, RDV_INSERTION}
+    {
+        NIR,
+        FRANCE_TRAVAIL_ID,
+        FRANCE_TRAVAIL_IDRCI,
+        CAF_MATRICULE,
+        MSA_MATRICULE,
+        DSN_INDIVIDU,
+        RDV_INSERTION,
+        NL_BSN,
+    }
 )
 """Identifiers that point at a natural person or a foyer: pseudonymised in the audit log."""
 

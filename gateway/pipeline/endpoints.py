@@ -49,6 +49,10 @@ class Endpoint(_Strict):
     ordered: bool = False
     """Outbound: deliver each person's items in the order they were produced."""
     poll_seconds: float = 5.0
+    variables: dict[str, str] = Field(default_factory=dict)
+    """Run-time values for the mapping's ``${NAME}`` options (e.g. the path of a partner's XSD)."""
+    codec_options: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the mapping's codec options for this endpoint (e.g. ``{xsd: null}``)."""
 
 
 class EndpointConfig(_Strict):
@@ -116,9 +120,15 @@ def load_endpoints(path: Path, base_dir: Path | None = None) -> EndpointConfig:
 
 
 def _resolve_paths(config: EndpointConfig, base: Path) -> EndpointConfig:
-    """Make relative directories in transport options relative to the gateway home."""
+    """Make relative local directories (file drops) relative to the gateway home.
+
+    Remote paths (SFTP) are left alone: they are the partner server's, not ours.
+    """
     endpoints = {}
     for name, endpoint in config.endpoints.items():
+        if endpoint.transport.type != "file-drop":
+            endpoints[name] = endpoint
+            continue
         options = dict(endpoint.transport.options)
         for key in ("directory", "processed_directory"):
             if isinstance(options.get(key), str) and not Path(options[key]).is_absolute():

@@ -121,7 +121,8 @@ class Processor:
                 io.BytesIO(row.payload),
                 mapping,
                 source_name=row.source_name or f"exchange {exchange_id}",
-                variables=self.variables,
+                options=endpoint.codec_options or None,
+                variables={**self.variables, **endpoint.variables},
             )
             self._run(row, endpoint, outcomes, int(done or 0), at, summary)
         except FatalError as error:

@@ -10,8 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 
 def _statement(connection: Connection, table: Table, key: Sequence[str]) -> Insert:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
 
 
 def insert_ignore_one(connection: Connection, table: Table, row: dict[str, Any], key: Sequence[str]) -> bool:

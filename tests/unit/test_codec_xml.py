@@ -155,3 +155,11 @@ def test_writer_declares_encoding_and_namespace() -> None:
     )
     (record,) = read(text, record_element="Foyer", namespace="urn:x")
     assert record.data == {"@id": "1", "NOM": "Zoé", "Enfant": [{"PRENOM": "A"}, {"PRENOM": "B"}]}
+
+
+def test_empty_xsd_option_switches_validation_off() -> None:
+    from adapters.xml_files.codec import XmlCodec
+
+    reader = XmlCodec().reader({"record_element": "R", "xsd": ""})
+    records = list(reader.read(io.BytesIO(b"<root><R><A>1</A></R></root>"), source_name="x.xml"))
+    assert [r.data for r in records] == [{"A": "1"}]  # type: ignore[union-attr]

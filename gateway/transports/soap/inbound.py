@@ -30,6 +30,7 @@ from gateway.transports.soap.envelope import (
     MalformedEnvelopeError,
     parse_envelope,
 )
+from gateway.transports.soap.envelope import Envelope as SoapEnvelope
 
 log = get_logger(__name__)
 
@@ -115,7 +116,7 @@ class SoapInboundApp:
         data: bytes = environ["wsgi.input"].read(length)
         return data
 
-    def _check(self, envelope: Any) -> None:
+    def _check(self, envelope: SoapEnvelope) -> None:
         payload = envelope.payload
         if payload is None:
             raise _Refused("Client", "empty SOAP Body", 500)
@@ -127,7 +128,7 @@ class SoapInboundApp:
         if self.config.username is not None and self.config.password is not None:
             self._check_username_token(envelope)
 
-    def _check_username_token(self, envelope: Any) -> None:
+    def _check_username_token(self, envelope: SoapEnvelope) -> None:
         header = envelope.header
         token = None if header is None else header.find(f"{{{WSSE}}}Security/{{{WSSE}}}UsernameToken")
         user = None if token is None else token.findtext(f"{{{WSSE}}}Username")
