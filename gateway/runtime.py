@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from gateway.audit import AuditLog, KeyedPseudonymiser
-from gateway.delivery.outbox import Outbox
+from gateway.delivery.outbox import Outbox, OutboxItem
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.worker import DeliveryWorker
 from gateway.logging_setup import get_logger
@@ -24,6 +24,7 @@ from gateway.pipeline.processor import Processor
 from gateway.policy import ConventionRegistry
 from gateway.settings import Settings
 from gateway.store.engine import get_engine, upgrade
+from gateway.store.tables import records
 from gateway.transports.factory import TransportPool
 
 log = get_logger("gateway.runtime")
@@ -91,8 +92,27 @@ class Gateway:
 
         return PartnerFormatAdapter(self.catalog.get(name))
 
-    def audit_delivery(self, item: Any, receipt: str | None) -> None:
-        self.audit.record_delivery(item, receipt)
+    def audit_delivery(self, item: OutboxItem, receipt: str | None) -> None:
+        """Audit a confirmed delivery: who received which record, when, with which receipt."""
+        bundle = None
+        if item.record_id:
+            with self.engine.connect() as connection:
+                bundle = connection.execute(
+                    select(records.c.bundle).where(records.c.id == item.record_id)
+                ).scalar()
+        self.audit.record_event(
+            "delivery",
+            actor="system",
+            decision="delivered",
+            exchange_id=item.exchange_id,
+            convention_id=item.convention_id,
+            convention_version=item.convention_version,
+            flow_id=item.flow_id,
+            purpose=item.purpose,
+            receiver=item.receiver,
+            receipt=(receipt or "")[:256] or None,
+            pseudonyms=self.audit.pseudonyms_of(bundle),
+        )
 
     def process_pending(self) -> int:
         count = 0

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     """HMAC key for the audit log's keyed pseudonyms. Changing it breaks person searches on old rows."""
     checkpoint_key: SecretStr = SecretStr("")
     """Ed25519 private key seed (hex, 32 bytes) signing audit chain checkpoints."""
+    api_token_key: SecretStr = SecretStr("")
+    """Signs API access tokens and console session cookies; empty outside production = random per process."""
     environment: Literal["demo", "test", "production"] = "demo"
 
     @classmethod
@@ -92,7 +94,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
         if self.environment == "production":
-            for name in ("pseudonym_key", "checkpoint_key"):
+            for name in ("pseudonym_key", "checkpoint_key", "api_token_key"):
                 if len(getattr(self, name).get_secret_value()) < 32:
                     raise ValueError(f"{name} must be set (≥ 32 characters) in production")
         return self

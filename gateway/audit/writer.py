@@ -99,9 +99,14 @@ class AuditLog:
         entry = DecisionEntry(decision, exchange_id, subject, record_ref, receipt, replay_of, actor, at)
         return self.record_decisions([entry])
 
-    def record_decisions(self, entries: Sequence[DecisionEntry]) -> list[int]:
+    def record_decisions(
+        self, entries: Sequence[DecisionEntry], connection: Connection | None = None
+    ) -> list[int]:
+        """Append the rows of ``entries``. With ``connection``, the caller's transaction must hold the
+        chain lock (see :func:`gateway.audit.locking.chain_transaction`), so that the audit rows commit
+        atomically with what they describe (records, outbox items)."""
         rows = [row for entry in entries for row in self._decision_rows(entry)]
-        return self._append(rows)
+        return self._append(rows, connection)
 
     def _decision_rows(self, entry: DecisionEntry) -> list[_PendingRow]:
         decision = entry.decision
@@ -139,6 +144,12 @@ class AuditLog:
             values["details"] = {"removed_fields": removed} if removed else None
             rows.append(_PendingRow(values, pseudonyms))
         return rows
+
+    def pseudonyms_of(self, bundle: Mapping[str, Any] | None) -> list[str]:
+        """The keyed pseudonyms of every person a Bundle names (for events about that data)."""
+        if not bundle:
+            return []
+        return sorted({p for subject in subjects_of(bundle) for p in subject.pseudonyms(self.pseudonymiser)})
 
     def record_event(self, event: str, *, actor: str, **fields: Any) -> int:
         """A non-exchange event (DPO read, replay refused, convention status change, purge...).

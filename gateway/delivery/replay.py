@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
+from gateway.audit import DecisionEntry
+from gateway.audit.locking import chain_transaction
 from gateway.clock import utcnow
 from gateway.delivery.outbox import new_item_row
 from gateway.errors import PolicyDenied
 from gateway.policy import enforce_egress, enforce_ingress
-from gateway.store.tables import dead_letters, exchanges, outbox, records
+from gateway.store.tables import audit_log, dead_letters, exchanges, outbox, records
 
 if TYPE_CHECKING:
     from gateway.runtime import Gateway
@@ -69,9 +71,11 @@ def _replay_delivery(gateway: Gateway, letter: Any, actor: str, at: datetime) ->
             receiver=item.receiver,
             decision="refused",
             rules=[refusal],
+            pseudonyms=gateway.audit.pseudonyms_of(record.bundle if record is not None else None),
         )
         return ReplayResult(letter.id, "refused", detail=refusal)
     decision = refusal
+    assert record is not None  # a decision is only returned for a stored record
     row = new_item_row(
         exchange_id=item.exchange_id,
         record_id=item.record_id,
@@ -89,12 +93,28 @@ def _replay_delivery(gateway: Gateway, letter: Any, actor: str, at: datetime) ->
         now=at,
     )
     row["payload"]["idempotency_key"] = item.payload.get("idempotency_key", item.idempotency_key)
-    with gateway.engine.begin() as connection:
+    with chain_transaction(gateway.engine) as connection:
+        original = connection.execute(
+            select(func.max(audit_log.c.seq)).where(
+                audit_log.c.record_ref == item.record_id,
+                audit_log.c.flow_id == item.flow_id,
+                audit_log.c.receiver == item.receiver,
+            )
+        ).scalar()
         connection.execute(outbox.insert().values(**row))
         gateway.audit.record_decisions(
-            [(decision, item.exchange_id, item.record_id, "replay", row["idempotency_key"])],
+            [
+                DecisionEntry(
+                    decision,
+                    item.exchange_id,
+                    subject=record.bundle,
+                    record_ref=item.record_id,
+                    replay_of=int(original) if original is not None else None,
+                    actor=actor,
+                    at=at,
+                )
+            ],
             connection=connection,
-            replay_of_outbox=item.id,
         )
     _mark(gateway, letter.id, actor, row["id"], at)
     return ReplayResult(letter.id, "queued", outbox_id=row["id"])

@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from gateway.audit import AuditLog, KeyedPseudonymiser
+from gateway.audit import AuditLog, DecisionEntry, KeyedPseudonymiser
+from gateway.audit.locking import chain_transaction
 from gateway.clock import utcnow
 from gateway.delivery.outbox import new_item_row
 from gateway.errors import ConfigurationError, FatalError, PolicyDenied, SkippableRecordError
@@ -60,8 +61,8 @@ class ExchangeSummary:
 class _Chunk:
     records: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
-    audit: list[tuple[Decision, str, str | None]] = field(default_factory=list)
-    """(decision, record id, outbox idempotency key or None)."""
+    audit: list[tuple[Decision, str, dict[str, Any], str | None]] = field(default_factory=list)
+    """(decision, record id, Bundle as received (names the persons), outbox idempotency key or None)."""
 
 
 class Processor:
@@ -216,11 +217,11 @@ class Processor:
                 _record_row(record_id, row.id, number, None, "refused", ",".join(ingress.rules), bundle,
                             person_key, now)
             )
-            chunk.audit.append((ingress, record_id, None))
+            chunk.audit.append((ingress, record_id, bundle, None))
             return
         chunk.records.append(_record_row(record_id, row.id, number, None, "routed", None, bundle, person_key, now))
         if ingress.removed_fields:
-            chunk.audit.append((ingress, record_id, None))
+            chunk.audit.append((ingress, record_id, bundle, None))
         flows = self.registry.routes(endpoint.partner, ingress.bundle, now)
         if endpoint.purpose:
             flows = [flow for flow in flows if flow.purpose == endpoint.purpose]
@@ -232,7 +233,7 @@ class Processor:
             except PolicyDenied:  # routes() only returns runnable flows; a race with a status change
                 continue
             if not decision.allowed:
-                chunk.audit.append((decision, record_id, None))
+                chunk.audit.append((decision, record_id, bundle, None))
                 continue
             target = self.endpoints.outbound_for(flow.receiver, flow.endpoint)
             key = _outbox_key(flow.key, target.name, decision.bundle)
@@ -253,14 +254,16 @@ class Processor:
                     now=now,
                 )
             )
-            chunk.audit.append((decision, record_id, key))
+            chunk.audit.append((decision, record_id, bundle, key))
 
     # -- persistence ----------------------------------------------------------------------------------
 
     def _commit(self, exchange_id: str, chunk: _Chunk, summary: ExchangeSummary) -> None:
         if not chunk.records:
             return
-        with self.engine.begin() as connection:
+        # One transaction holding the audit chain lock: records, outbox items and their audit rows
+        # commit together or not at all.
+        with chain_transaction(self.engine) as connection:
             existing = _existing_keys(connection, [r["idempotency_key"] for r in chunk.outbox])
             fresh = [r for r in chunk.outbox if r["idempotency_key"] not in existing]
             summary.duplicates += len(chunk.outbox) - len(fresh)
@@ -269,8 +272,15 @@ class Processor:
             insert_ignore_many(connection, outbox, fresh, ["idempotency_key"])
             self.audit.record_decisions(
                 [
-                    (decision, exchange_id, record_id, "duplicate" if key in existing else None, key)
-                    for decision, record_id, key in chunk.audit
+                    DecisionEntry(
+                        decision,
+                        exchange_id,
+                        subject=subject,
+                        record_ref=record_id,
+                        receipt="duplicate: already queued" if key in existing else None,
+                        at=_chunk_time(chunk),
+                    )
+                    for decision, record_id, subject, key in chunk.audit
                 ],
                 connection=connection,
             )
@@ -329,6 +339,10 @@ class Processor:
                 if system and value and is_personal(system):
                     return self.pseudonymiser.pseudonym(system, str(value))[:64]
         return None
+
+
+def _chunk_time(chunk: _Chunk) -> datetime:
+    return chunk.records[-1]["created_at"]  # type: ignore[no-any-return]
 
 
 def _record_row(
