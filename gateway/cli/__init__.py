@@ -17,6 +17,18 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+@app.callback()
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress (JSON lines on stderr)"),
+) -> None:
+    """Commands log warnings only, unless --verbose; the server logs at the configured level."""
+    from gateway.logging_setup import configure_logging
+    from gateway.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level if verbose else "warning", settings.log_format)
+
+
 COMMAND_MODULES = (
     "gateway.cli.core",
     "gateway.cli.translate",

@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         err.print(
             f"exchange {summary.exchange_id}: {summary.status} — read {summary.read}, mapped {summary.mapped}, "
             f"rejected {summary.rejected}, refused {summary.refused}, queued {summary.queued}, "
-            f"duplicates {summary.duplicates}"
+            f"withheld {summary.withheld}, duplicates {summary.duplicates}"
         )
         for reason, count in sorted(summary.reasons.items(), key=lambda kv: -kv[1])[:20]:
             err.print(f"  {count} × {reason}")

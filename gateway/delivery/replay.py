@@ -132,7 +132,7 @@ def _refusal(gateway: Gateway, item: Any, record: Any, sender: str, at: datetime
         ingress = enforce_ingress(flow, sender, record.bundle, flow.purpose, at)
         if not ingress.allowed:
             return ingress.rules[0] if ingress.rules else "replay:ingress-refused"
-        decision = enforce_egress(flow, ingress.bundle, at, gateway.pseudonymiser.derive(flow.pseudonym_context))
+        decision = enforce_egress(flow, record.bundle, at, gateway.pseudonymiser.derive(flow.pseudonym_context))
     except PolicyDenied as denied:
         return denied.rules[0] if denied.rules else str(denied)
     if not decision.allowed:

@@ -52,6 +52,8 @@ class ExchangeSummary:
     rejected: int = 0
     refused: int = 0
     queued: int = 0
+    withheld: int = 0
+    """Deliveries a flow's egress rules refused (population rule, nothing left to send)."""
     duplicates: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     """Rejection reasons without record locations, counted (for summaries)."""
@@ -227,12 +229,16 @@ class Processor:
             flows = [flow for flow in flows if flow.purpose == endpoint.purpose]
         for flow in flows:
             try:
+                # Egress projects the Bundle as received: its allowlist is narrower than the ingress
+                # coverage, and population rules need the context ingress may strip (e.g. the
+                # Organization an Accompaniment names).
                 decision = enforce_egress(
-                    flow, ingress.bundle, now, self.pseudonymiser.derive(flow.pseudonym_context)
+                    flow, bundle, now, self.pseudonymiser.derive(flow.pseudonym_context)
                 )
             except PolicyDenied:  # routes() only returns runnable flows; a race with a status change
                 continue
             if not decision.allowed:
+                summary.withheld += 1
                 chunk.audit.append((decision, record_id, bundle, None))
                 continue
             target = self.endpoints.outbound_for(flow.receiver, flow.endpoint)
