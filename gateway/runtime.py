@@ -7,6 +7,7 @@ operator behaves exactly like the running service.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -33,7 +34,6 @@ log = get_logger("gateway.runtime")
 @dataclass
 class Gateway:
     settings: Settings
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
     transports: TransportPool = field(default_factory=TransportPool)
     migrate: bool = True
 
@@ -68,8 +68,19 @@ class Gateway:
         return AuditLog(self.engine, self.settings)
 
     @cached_property
+    def retry(self) -> RetryPolicy:
+        s = self.settings
+        return RetryPolicy(
+            initial_seconds=s.retry_initial_seconds,
+            max_seconds=s.retry_max_seconds,
+            jitter_seconds=min(1.0, s.retry_initial_seconds),
+            max_attempts=s.retry_max_attempts,
+            max_age=timedelta(hours=s.retry_max_age_hours),
+        )
+
+    @cached_property
     def outbox(self) -> Outbox:
-        return Outbox(self.engine, self.retry)
+        return Outbox(self.engine, self.retry, lease=timedelta(seconds=self.settings.delivery_lease_seconds))
 
     @cached_property
     def processor(self) -> Processor:

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     api_token_key: SecretStr = SecretStr("")
     """Signs API access tokens and console session cookies; empty outside production = random per process."""
     environment: Literal["demo", "test", "production"] = "demo"
+    retry_initial_seconds: float = 2.0
+    retry_max_seconds: float = 3600.0
+    retry_max_attempts: int = 10
+    retry_max_age_hours: float = 48.0
+    delivery_lease_seconds: float = 120.0
+    """How long a worker owns a claimed outbox item; after that (worker died) another takes it."""
 
     @classmethod
     def settings_customise_sources(
