@@ -16,7 +16,9 @@ def seed_exchange(engine: Engine) -> str:
     return receive(engine, Envelope("demo-in", "plie-lille", "test", uuid.uuid4().bytes)).exchange_id
 
 
-def item_rows(exchange_id: str, count: int, endpoint: str = "receiver-http", **extra: Any) -> list[dict[str, Any]]:
+def item_rows(
+    exchange_id: str, count: int, endpoint: str = "receiver-http", **extra: Any
+) -> list[dict[str, Any]]:
     return [
         new_item_row(
             exchange_id=exchange_id,

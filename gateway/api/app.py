@@ -8,8 +8,15 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from gateway import __version__
-from gateway.api import routes_audit, routes_conventions, routes_exchanges, routes_inbox, routes_operations
-from gateway.api import routes_ops, routes_token
+from gateway.api import (
+    routes_audit,
+    routes_conventions,
+    routes_exchanges,
+    routes_inbox,
+    routes_operations,
+    routes_ops,
+    routes_token,
+)
 from gateway.api.context import ApiContext
 from gateway.api.metrics import build_registry, latency_middleware
 from gateway.api.security import check_route_rules

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, s
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.context import ApiContext, api_context
-from gateway.api.queries import ExchangeFilter, exchange_deliveries, exchange_records, get_exchange, list_exchanges
+from gateway.api.queries import (
+    ExchangeFilter,
+    exchange_deliveries,
+    exchange_records,
+    get_exchange,
+    list_exchanges,
+)
 from gateway.api.schemas import DeliveryOut, ExchangeOut, RecordOut, SubmissionAccepted
 from gateway.api.security import NOT_FOUND, allow, own_party
 from gateway.auth import Principal, Role

@@ -93,7 +93,6 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True) if "://" in url else url
 
 
-
 def register_demo(app: typer.Typer) -> None:
     """``gateway demo``: the README's run command (demo data, then serve)."""
 

@@ -49,16 +49,25 @@ def register(app: typer.Typer) -> None:
             Envelope(target.name, target.partner, "cli", file.read_bytes(), source_name=file.name),
         )
         if receipt.duplicate:
-            err.print(f"[yellow]{file.name}: already received as exchange {receipt.exchange_id}; nothing new.")
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                      console=err, transient=True) as progress:
+            err.print(
+                f"[yellow]{file.name}: already received as exchange {receipt.exchange_id}; nothing new."
+            )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=err,
+            transient=True,
+        ) as progress:
             task = progress.add_task(f"processing {file.name}", total=None, info="")
-            summary = gateway.processor.process(receipt.exchange_id)
-            progress.update(task, completed=1, total=1)
+            summary = gateway.processor.process(
+                receipt.exchange_id,
+                progress=lambda n: progress.update(task, info=f"{n} records"),
+            )
         err.print(
-            f"exchange {summary.exchange_id}: {summary.status} — read {summary.read}, mapped {summary.mapped}, "
-            f"rejected {summary.rejected}, refused {summary.refused}, queued {summary.queued}, "
-            f"withheld {summary.withheld}, duplicates {summary.duplicates}"
+            f"exchange {summary.exchange_id}: {summary.status} — read {summary.read}, "
+            f"mapped {summary.mapped}, rejected {summary.rejected}, refused {summary.refused}, "
+            f"queued {summary.queued}, withheld {summary.withheld}, duplicates {summary.duplicates}"
         )
         for reason, count in sorted(summary.reasons.items(), key=lambda kv: -kv[1])[:20]:
             err.print(f"  {count} × {reason}")
@@ -101,8 +110,17 @@ def register(app: typer.Typer) -> None:
         table = Table("id", "received", "endpoint", "sender", "source", "status", "total", "ok", "rejected")
         with gateway.engine.connect() as connection:
             for row in connection.execute(query):
-                table.add_row(row.id, str(row.received_at)[:19], row.endpoint, row.sender, row.source_name or "",
-                              row.status, str(row.records_total), str(row.records_ok), str(row.records_rejected))
+                table.add_row(
+                    row.id,
+                    str(row.received_at)[:19],
+                    row.endpoint,
+                    row.sender,
+                    row.source_name or "",
+                    row.status,
+                    str(row.records_total),
+                    str(row.records_ok),
+                    str(row.records_rejected),
+                )
         out.print(table)
 
     @exchanges_app.command("show")
@@ -126,11 +144,14 @@ def register(app: typer.Typer) -> None:
             ):
                 out.print(f"record {record.number} (line {record.line}): {record.status}: {record.error}")
             for item in connection.execute(
-                select(outbox.c.id, outbox.c.receiver, outbox.c.endpoint, outbox.c.status, outbox.c.attempts)
-                .where(outbox.c.exchange_id == exchange_id)
+                select(
+                    outbox.c.id, outbox.c.receiver, outbox.c.endpoint, outbox.c.status, outbox.c.attempts
+                ).where(outbox.c.exchange_id == exchange_id)
             ):
-                out.print(f"outbox {item.id} → {item.receiver} via {item.endpoint}: {item.status} "
-                          f"({item.attempts} attempt(s))")
+                out.print(
+                    f"outbox {item.id} → {item.receiver} via {item.endpoint}: {item.status} "
+                    f"({item.attempts} attempt(s))"
+                )
 
     @dlq.command("list")
     def dlq_list(
@@ -142,8 +163,14 @@ def register(app: typer.Typer) -> None:
 
         table = Table("id", "created", "stage", "endpoint", "receiver", "reason")
         for row in open_dead_letters(_gateway(), endpoint=endpoint, stage=stage):
-            table.add_row(row.id, str(row.created_at)[:19], row.stage, row.endpoint or "", row.receiver or "",
-                          row.reason[:80])
+            table.add_row(
+                row.id,
+                str(row.created_at)[:19],
+                row.stage,
+                row.endpoint or "",
+                row.receiver or "",
+                row.reason[:80],
+            )
         out.print(table)
 
     @dlq.command("show")
@@ -164,13 +191,17 @@ def register(app: typer.Typer) -> None:
                 item = connection.execute(select(outbox).where(outbox.c.id == letter.outbox_id)).one()
                 entries = item.payload.get("bundle", {}).get("entry", [])
                 types = [e.get("resource", {}).get("resourceType") for e in entries]
-                out.print(f"item {item.id}: {item.convention_id}/{item.flow_id} → {item.receiver} "
-                          f"({item.attempts} attempts); resources: {', '.join(map(str, types))}")
+                out.print(
+                    f"item {item.id}: {item.convention_id}/{item.flow_id} → {item.receiver} "
+                    f"({item.attempts} attempts); resources: {', '.join(map(str, types))}"
+                )
 
     @dlq.command("replay")
     def dlq_replay(
         dead_letter_id: Annotated[str | None, typer.Argument(help="Dead letter id")] = None,
-        endpoint: Annotated[str | None, typer.Option(help="Replay all open dead letters of this endpoint")] = None,
+        endpoint: Annotated[
+            str | None, typer.Option(help="Replay all open dead letters of this endpoint")
+        ] = None,
         all_open: Annotated[bool, typer.Option("--all", help="Replay every open dead letter")] = False,
         actor: Annotated[str, typer.Option(help="Who replays (kept in the audit log)")] = "operator:cli",
     ) -> None:

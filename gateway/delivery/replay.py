@@ -39,7 +39,9 @@ class ReplayResult:
 def replay(gateway: Gateway, dead_letter_id: str, actor: str, at: datetime | None = None) -> ReplayResult:
     at = at or utcnow()
     with gateway.engine.connect() as connection:
-        letter = connection.execute(select(dead_letters).where(dead_letters.c.id == dead_letter_id)).one_or_none()
+        letter = connection.execute(
+            select(dead_letters).where(dead_letters.c.id == dead_letter_id)
+        ).one_or_none()
     if letter is None:
         raise KeyError(dead_letter_id)
     if letter.replayed_at is not None:
@@ -47,7 +49,9 @@ def replay(gateway: Gateway, dead_letter_id: str, actor: str, at: datetime | Non
     if letter.stage == "decode":
         summary = gateway.processor.reprocess(letter.exchange_id)
         _mark(gateway, dead_letter_id, actor, None, at)
-        gateway.audit.record_event("replay", actor=actor, exchange_id=letter.exchange_id, decision=summary.status)
+        gateway.audit.record_event(
+            "replay", actor=actor, exchange_id=letter.exchange_id, decision=summary.status
+        )
         return ReplayResult(dead_letter_id, "reprocessed", detail=summary.status)
     return _replay_delivery(gateway, letter, actor, at)
 
@@ -132,7 +136,9 @@ def _refusal(gateway: Gateway, item: Any, record: Any, sender: str, at: datetime
         ingress = enforce_ingress(flow, sender, record.bundle, flow.purpose, at)
         if not ingress.allowed:
             return ingress.rules[0] if ingress.rules else "replay:ingress-refused"
-        decision = enforce_egress(flow, record.bundle, at, gateway.pseudonymiser.derive(flow.pseudonym_context))
+        decision = enforce_egress(
+            flow, record.bundle, at, gateway.pseudonymiser.derive(flow.pseudonym_context)
+        )
     except PolicyDenied as denied:
         return denied.rules[0] if denied.rules else str(denied)
     if not decision.allowed:

@@ -70,7 +70,9 @@ class EndpointConfig(_Strict):
 
     def outbound_for(self, receiver: str, flow_endpoint: str | None = None) -> Endpoint:
         """The endpoint delivering to ``receiver``: the flow's own, else the partner's default."""
-        name = flow_endpoint or (self.partners[receiver].default_endpoint if receiver in self.partners else None)
+        name = flow_endpoint or (
+            self.partners[receiver].default_endpoint if receiver in self.partners else None
+        )
         if name is None:
             candidates = [
                 e for e in self.endpoints.values() if e.direction == "out" and e.partner == receiver

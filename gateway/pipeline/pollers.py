@@ -48,7 +48,9 @@ def poll_file_drop(gateway: Gateway, endpoint: Endpoint) -> int:
         if marker.exists():
             marker.unlink()
         taken += 0 if receipt.duplicate else 1
-        log.info("file_drop.taken", endpoint=endpoint.name, file=dropped.path.name, duplicate=receipt.duplicate)
+        log.info(
+            "file_drop.taken", endpoint=endpoint.name, file=dropped.path.name, duplicate=receipt.duplicate
+        )
     return taken
 
 

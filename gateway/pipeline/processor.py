@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,7 +105,13 @@ class Processor:
             )
             return [str(r) for r in rows.scalars()]
 
-    def process(self, exchange_id: str, at: datetime | None = None) -> ExchangeSummary:
+    def process(
+        self,
+        exchange_id: str,
+        at: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ExchangeSummary:
+        """Process (or resume) one exchange; ``progress`` is told how many records were read so far."""
         with self.engine.connect() as connection:
             row = connection.execute(select(exchanges).where(exchanges.c.id == exchange_id)).one()
             done = connection.execute(
@@ -127,7 +133,7 @@ class Processor:
                 options=endpoint.codec_options or None,
                 variables={**self.variables, **endpoint.variables},
             )
-            self._run(row, endpoint, outcomes, int(done or 0), at, summary)
+            self._run(row, endpoint, outcomes, int(done or 0), at, summary, progress)
         except FatalError as error:
             self._fail(exchange_id, error, summary)
             return summary
@@ -159,6 +165,7 @@ class Processor:
         done: int,
         at: datetime | None,
         summary: ExchangeSummary,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         chunk = _Chunk()
         for number, outcome in enumerate(outcomes, start=1):
@@ -174,6 +181,8 @@ class Processor:
             if len(chunk.records) >= self.chunk_size:
                 self._commit(row.id, chunk, summary)
                 chunk = _Chunk()
+                if progress:
+                    progress(summary.read)
         self._commit(row.id, chunk, summary)
 
     def _reject(
@@ -189,7 +198,9 @@ class Processor:
         summary.rejected += 1
         summary.reasons[error.reason] = summary.reasons.get(error.reason, 0) + 1
         chunk.records.append(
-            _record_row(record_id, exchange_id, number, error.line, "rejected", error.describe(), None, None, now)
+            _record_row(
+                record_id, exchange_id, number, error.line, "rejected", error.describe(), None, None, now
+            )
         )
 
     def _route(
@@ -216,12 +227,23 @@ class Processor:
         if not ingress.allowed:
             summary.refused += 1
             chunk.records.append(
-                _record_row(record_id, row.id, number, None, "refused", ",".join(ingress.rules), bundle,
-                            person_key, now)
+                _record_row(
+                    record_id,
+                    row.id,
+                    number,
+                    None,
+                    "refused",
+                    ",".join(ingress.rules),
+                    bundle,
+                    person_key,
+                    now,
+                )
             )
             chunk.audit.append((ingress, record_id, bundle, None))
             return
-        chunk.records.append(_record_row(record_id, row.id, number, None, "routed", None, bundle, person_key, now))
+        chunk.records.append(
+            _record_row(record_id, row.id, number, None, "routed", None, bundle, person_key, now)
+        )
         if ingress.removed_fields:
             chunk.audit.append((ingress, record_id, bundle, None))
         flows = self.registry.routes(endpoint.partner, ingress.bundle, now)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -165,7 +164,9 @@ audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False, comment="checkpoint, or purge (anchor: chain starts after seq)"),
+    Column(
+        "kind", String(16), nullable=False, comment="checkpoint, or purge (anchor: chain starts after seq)"
+    ),
     Column("seq", BigInteger, nullable=False),
     Column("head_hash", String(64), nullable=False),
     Column("at", TS, nullable=False),

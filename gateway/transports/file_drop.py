@@ -70,7 +70,7 @@ class DroppedFile:
 def ready_files(
     directory: Path, pattern: str = "*", min_age_seconds: float = 5.0, done_marker: bool = False
 ) -> Iterator[DroppedFile]:
-    """Files in ``directory`` that are complete: older than ``min_age_seconds``, or with a ``.done`` marker."""
+    """Complete files of ``directory``: older than ``min_age_seconds``, or with a ``.done`` marker."""
     if not directory.is_dir():
         return
     now = time.time()

@@ -52,7 +52,9 @@ def _count(gateway: Gateway, table: object, *where: object) -> int:
         return int(connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one())  # type: ignore[arg-type]
 
 
-def test_records_flow_to_the_receiver_with_only_the_allowed_fields(gateway: Gateway, receiver: Receiver) -> None:
+def test_records_flow_to_the_receiver_with_only_the_allowed_fields(
+    gateway: Gateway, receiver: Receiver
+) -> None:
     payload = plie_file(15)
     exchange_id = _ingest(gateway, payload)
     with gateway.engine.connect() as connection:
@@ -77,8 +79,16 @@ def test_records_flow_to_the_receiver_with_only_the_allowed_fields(gateway: Gate
                 assert "birthName" not in resource.get("name", {})
             else:
                 assert set(resource) <= {
-                    "resourceType", "id", "meta", "person", "program", "organization", "referent",
-                    "period", "status", "endReason",
+                    "resourceType",
+                    "id",
+                    "meta",
+                    "person",
+                    "program",
+                    "organization",
+                    "referent",
+                    "period",
+                    "status",
+                    "endReason",
                 }
     # Every delivery is audited (decision + delivery event), with pseudonyms only.
     with gateway.engine.connect() as connection:
@@ -104,7 +114,9 @@ def test_same_file_twice_and_same_record_in_another_file_are_delivered_once(
     lines = payload.decode().splitlines()
     resent = ("\n".join([lines[0], *reversed(lines[1:])]) + "\n").encode()
     summary = gateway.processor.process(
-        receive(gateway.engine, Envelope("plie-in", "plie-mel", "test", resent, source_name="b.csv")).exchange_id,
+        receive(
+            gateway.engine, Envelope("plie-in", "plie-mel", "test", resent, source_name="b.csv")
+        ).exchange_id,
         at=AT,
     )
     assert summary.queued == 0 and summary.duplicates == len(lines) - 1
@@ -156,9 +168,7 @@ def test_replay_after_revocation_is_refused_and_audited(
     result = replay(fresh, letters[0].id, "operator:test", at=AT)
     assert result.outcome == "refused" and "revoked" in result.detail
     with fresh.engine.connect() as connection:
-        refused = connection.execute(
-            select(audit_log).where(audit_log.c.event == "replay-refused")
-        ).one()
+        refused = connection.execute(select(audit_log).where(audit_log.c.event == "replay-refused")).one()
     assert refused.actor == "operator:test" and refused.person_pseudonyms
     assert len(open_dead_letters(fresh)) == len(letters), "a refused replay leaves the dead letter open"
 
@@ -192,7 +202,9 @@ def test_unreadable_file_is_refused_whole_and_replayable(gateway: Gateway) -> No
     assert replay(gateway, letters[0].id, "operator:test").outcome == "reprocessed"
 
 
-def test_interrupted_processing_resumes_without_duplicates(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_processing_resumes_without_duplicates(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     payload = plie_file(30, seed=3)
     receipt = receive(gateway.engine, Envelope("plie-in", "plie-mel", "test", payload, source_name="big.csv"))
     processor = gateway.processor

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from gateway.logging_setup import MASK, configure_logging, get_logger, mask_text
 
 
-
 @pytest.mark.parametrize("nir", ["1850775123456", "185077512345678", "185072A12345678", "285022B123456"])
 def test_nir_shaped_strings_are_masked_inside_text(nir: str) -> None:
     assert nir not in mask_text(f"record 3 nir={nir}, refused")

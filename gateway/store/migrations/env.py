@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from gateway.store.engine import make_engine
 from gateway.store.tables import metadata
 
