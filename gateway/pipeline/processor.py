@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import socket
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -81,6 +83,8 @@ class Processor:
         validator: CanonicalValidator | None = None,
         chunk_size: int = 500,
         variables: Mapping[str, str] | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        name: str | None = None,
     ) -> None:
         self.engine = engine
         self.endpoints = endpoints
@@ -91,6 +95,9 @@ class Processor:
         self.validator = validator or get_validator()
         self.chunk_size = chunk_size
         self.variables = dict(variables or {})
+        self.lease = lease
+        """A processor that stops renewing its claim for this long (it died) loses the exchange."""
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     # -- public ---------------------------------------------------------------------------------------
 
@@ -118,9 +125,8 @@ class Processor:
                 select(func.max(records.c.number)).where(records.c.exchange_id == exchange_id)
             ).scalar()
         summary = ExchangeSummary(exchange_id, row.status)
-        if row.status in (PROCESSED, FAILED):
-            return summary
-        self._set_status(exchange_id, PROCESSING)
+        if row.status in (PROCESSED, FAILED) or not self._claim(exchange_id):
+            return summary  # done already, or another processor (node) is on it
         try:
             endpoint = self.endpoints.endpoint(row.endpoint)
             if not endpoint.mapping:
@@ -137,7 +143,7 @@ class Processor:
         except FatalError as error:
             self._fail(exchange_id, error, summary)
             return summary
-        self._set_status(exchange_id, PROCESSED)
+        self._set_status(exchange_id, PROCESSED, claimed_until=None)
         summary.status = PROCESSED
         log.info(
             "exchange.processed",
@@ -152,7 +158,7 @@ class Processor:
 
     def reprocess(self, exchange_id: str) -> ExchangeSummary:
         """Replay a failed exchange from its stored payload (after the cause was fixed)."""
-        self._set_status(exchange_id, "received", error=None)
+        self._set_status(exchange_id, "received", error=None, claimed_by=None, claimed_until=None)
         return self.process(exchange_id)
 
     # -- the record loop ------------------------------------------------------------------------------
@@ -324,6 +330,22 @@ class Processor:
                     updated_at=utcnow(),
                 )
             )
+
+    def _claim(self, exchange_id: str) -> bool:
+        """Take the exchange for this processor: unclaimed, or claimed by a processor that died."""
+        now = utcnow()
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(exchanges)
+                .where(exchanges.c.id == exchange_id)
+                .where(
+                    (exchanges.c.status == "received")
+                    | ((exchanges.c.status == PROCESSING) & (exchanges.c.claimed_until < now))
+                    | ((exchanges.c.status == PROCESSING) & (exchanges.c.claimed_by == self.name))
+                )
+                .values(status=PROCESSING, claimed_by=self.name, claimed_until=now + self.lease, updated_at=now)
+            ).rowcount
+        return bool(taken == 1)
 
     def _set_status(self, exchange_id: str, status: str, **values: Any) -> None:
         with self.engine.begin() as connection:

@@ -13,6 +13,7 @@ from gateway.errors import ConfigurationError
 from gateway.policy.loader import load_convention
 from gateway.policy.model import Convention, Flow
 from gateway.store.tables import conventions as conventions_table
+from gateway.store.upsert import insert_ignore_one
 
 CONVENTION_GLOBS = ("*.yaml", "*.yml")
 
@@ -101,8 +102,10 @@ class ConventionRegistry:
                 row = connection.execute(select(conventions_table).where(key)).mappings().first()
                 values = store_values(convention)
                 if row is None:
-                    connection.execute(conventions_table.insert().values(**values, loaded_at=now))
-                    changed += 1
+                    # Several nodes may start at once: the first insert wins, the others skip.
+                    changed += insert_ignore_one(
+                        connection, conventions_table, {**values, "loaded_at": now}, ["id", "version"]
+                    )
                 elif row["digest"] != convention.digest:
                     status_moved = row["status"] != convention.status
                     extra = {"status_changed_at": now, "status_changed_by": "file"} if status_moved else {}

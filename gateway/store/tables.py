@@ -53,6 +53,8 @@ exchanges = Table(
     Column("records_ok", Integer, nullable=False, default=0),
     Column("records_rejected", Integer, nullable=False, default=0),
     Column("error", Text),
+    Column("claimed_by", String(128), comment="processor currently working on it (lease)"),
+    Column("claimed_until", TS),
     Index(None, "status", "received_at"),
     Index(None, "endpoint", "received_at"),
 )

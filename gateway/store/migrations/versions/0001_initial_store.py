@@ -139,6 +139,13 @@ def upgrade() -> None:
         sa.Column("records_ok", sa.Integer(), nullable=False),
         sa.Column("records_rejected", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column(
+            "claimed_by",
+            sa.String(length=128),
+            nullable=True,
+            comment="processor currently working on it (lease)",
+        ),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchanges")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_exchanges_idempotency_key")),
     )
@@ -219,7 +226,12 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("ordering_key", sa.String(length=128), nullable=True),
         sa.Column("batch_key", sa.String(length=128), nullable=True),
-        sa.Column("claimed_by", sa.String(length=128), nullable=True),
+        sa.Column(
+            "claimed_by",
+            sa.String(length=128),
+            nullable=True,
+            comment="processor currently working on it (lease)",
+        ),
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
