@@ -226,12 +226,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("ordering_key", sa.String(length=128), nullable=True),
         sa.Column("batch_key", sa.String(length=128), nullable=True),
-        sa.Column(
-            "claimed_by",
-            sa.String(length=128),
-            nullable=True,
-            comment="processor currently working on it (lease)",
-        ),
+        sa.Column("claimed_by", sa.String(length=128), nullable=True),
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
