@@ -1,23 +1,52 @@
-"""One-process gateway for the embedded default: migrate the store, then serve API and console."""
+"""One-process gateway for the embedded default: migrate the store, then serve API, console and workers."""
 
 from __future__ import annotations
+
+import importlib
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
 from gateway.api.app import create_app
+from gateway.auth import ClientDirectory
+from gateway.auth.demo import issue_demo_credentials, print_credentials
 from gateway.logging_setup import configure_logging, get_logger
+from gateway.runtime import Gateway
 from gateway.settings import get_settings
-from gateway.store.engine import get_engine, upgrade
+
+
+def _demo_preparation() -> Callable[[Gateway], Any] | None:
+    """``gateway.demo.prepare`` (loads the demo files) when that module exists in this checkout."""
+    try:
+        module = importlib.import_module("gateway.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name == "gateway.demo":
+            return None
+        raise
+    prepare = getattr(module, "prepare", None)
+    return prepare if callable(prepare) else None
 
 
 def run_server(host: str, port: int, *, demo: bool = False) -> None:
-    """Migrate the store and serve; with ``demo`` also load the demo partners and files first."""
+    """Migrate the store and serve; with ``demo`` load the demo data and print demo credentials first."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("gateway.server")
-    url = settings.effective_database_url
-    upgrade(url)
-    engine = get_engine(url)
-    app = create_app(settings, engine)
-    log.info("gateway.start", host=host, port=port, store=engine.dialect.name)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    gateway = Gateway(settings)
+    clients = ClientDirectory(settings.config_dir / "clients.yaml")
+    if demo:
+        prepare = _demo_preparation()
+        if prepare is not None:
+            prepare(gateway)
+        print_credentials(issue_demo_credentials(clients), f"http://{host}:{port}", sys.stdout)
+    app = create_app(settings, gateway.engine, gateway, clients=clients)
+    stop = threading.Event()
+    gateway.run_background(stop)
+    log.info("gateway.start", host=host, port=port, store=gateway.engine.dialect.name, demo=demo)
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        stop.set()

@@ -32,10 +32,11 @@ def _answer(rows: list[audit_access.Row], format: Format, filename: str) -> Resp
 
 @router.post("/person", summary="Every exchange about one person (audited search)", responses=ROWS_RESPONSE)
 async def person(
+    *,
     query: PersonQuery,
     context: Annotated[ApiContext, Depends(api_context)],
     format: Format = "json",
-    principal: Principal = allow(Role.DPO),
+    principal: Annotated[Principal, allow(Role.DPO)],
 ) -> Response:
     rows = await run_in_threadpool(
         audit_access.person_history, context.gateway, principal, query.as_identifiers(), query.birth_date
@@ -45,12 +46,13 @@ async def person(
 
 @router.get("/conventions/{convention_id}", summary="Rows of one convention (audited)", responses=ROWS_RESPONSE)
 async def by_convention(
+    *,
     convention_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
     start: Annotated[dt.datetime | None, Query(alias="from")] = None,
     end: Annotated[dt.datetime | None, Query(alias="to")] = None,
     format: Format = "json",
-    principal: Principal = allow(Role.DPO),
+    principal: Annotated[Principal, allow(Role.DPO)],
 ) -> Response:
     rows = await run_in_threadpool(audit_access.convention_rows, context.gateway, principal, convention_id, start, end)
     return _answer(rows, format, f"audit-{convention_id}")
@@ -58,11 +60,12 @@ async def by_convention(
 
 @router.get("/export", summary="Rows of a period as CSV or JSON (audited)", responses=ROWS_RESPONSE)
 async def export(
+    *,
     context: Annotated[ApiContext, Depends(api_context)],
     start: Annotated[dt.datetime | None, Query(alias="from")] = None,
     end: Annotated[dt.datetime | None, Query(alias="to")] = None,
     format: Format = "csv",
-    principal: Principal = allow(Role.DPO),
+    principal: Annotated[Principal, allow(Role.DPO)],
 ) -> Response:
     rows = await run_in_threadpool(audit_access.period_rows, context.gateway, principal, start, end)
     return _answer(rows, format, "audit-export")
@@ -70,7 +73,8 @@ async def export(
 
 @router.get("/verify", summary="Verify the hash chain and signed checkpoints")
 async def verify(
-    context: Annotated[ApiContext, Depends(api_context)], principal: Principal = allow(Role.DPO, Role.ADMIN)
+    *,
+    context: Annotated[ApiContext, Depends(api_context)], principal: Annotated[Principal, allow(Role.DPO, Role.ADMIN)]
 ) -> VerifyOut:
     result = await run_in_threadpool(audit_access.verify, context.gateway, principal)
     return VerifyOut(ok=result.ok, first_bad_seq=result.first_bad_seq, reason=result.reason, checked=result.checked)

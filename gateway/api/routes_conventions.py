@@ -25,16 +25,18 @@ ACTIONS: dict[str, Literal["active", "suspended", "revoked"]] = {
 
 @router.get("", summary="Conventions (a partner sees those it is party to)")
 def list_conventions(
-    context: Annotated[ApiContext, Depends(api_context)], principal: Principal = allow(*ALL_ROLES)
+    *,
+    context: Annotated[ApiContext, Depends(api_context)], principal: Annotated[Principal, allow(*ALL_ROLES)]
 ) -> list[ConventionOut]:
     return [convention_out(c) for c in visible_conventions(context.gateway.registry, principal)]
 
 
 @router.get("/{convention_id}", summary="One convention with its flows, allowlists and denies")
 def read_convention(
+    *,
     convention_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
-    principal: Principal = allow(*ALL_ROLES),
+    principal: Annotated[Principal, allow(*ALL_ROLES)],
 ) -> ConventionOut:
     convention = find_visible(context.gateway.registry, principal, convention_id)
     if convention is None:
@@ -44,10 +46,11 @@ def read_convention(
 
 @router.post("/{convention_id}/{action}", summary="Activate, suspend or revoke (admins; audited)")
 async def change_convention_status(
+    *,
     convention_id: str,
     action: Literal["activate", "suspend", "revoke"],
     context: Annotated[ApiContext, Depends(api_context)],
-    principal: Principal = allow(Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.ADMIN)],
 ) -> StatusChanged:
     if find_visible(context.gateway.registry, principal, convention_id) is None:
         raise NOT_FOUND

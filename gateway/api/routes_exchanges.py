@@ -90,12 +90,13 @@ async def _store(request: Request, context: ApiContext, envelope: Envelope) -> S
     summary="Submit a file in the endpoint's partner format (stored before the answer)",
 )
 async def submit_file(
+    *,
     endpoint: str,
     request: Request,
     context: Annotated[ApiContext, Depends(api_context)],
     idempotency_key: IdempotencyKey = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
-    principal: Principal = allow(Role.PARTNER),
+    principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> SubmissionAccepted:
     target = _inbound(context, principal, endpoint)
     body = await _body(request)
@@ -113,11 +114,12 @@ async def submit_file(
     summary="Submit one canonical Bundle (JSON) to an inbound endpoint",
 )
 async def submit_bundle(
+    *,
     endpoint: str,
     request: Request,
     context: Annotated[ApiContext, Depends(api_context)],
     idempotency_key: IdempotencyKey = None,
-    principal: Principal = allow(Role.PARTNER),
+    principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> SubmissionAccepted:
     target = _inbound(context, principal, endpoint)
     body = await _body(request)
@@ -135,6 +137,7 @@ async def submit_bundle(
 
 @router.get("/exchanges", summary="Exchanges (a partner sees only those it sent)")
 def list_exchanges_route(
+    *,
     context: Annotated[ApiContext, Depends(api_context)],
     endpoint: Annotated[str | None, Query(max_length=128)] = None,
     status_filter: Annotated[str | None, Query(alias="status", max_length=32)] = None,
@@ -142,7 +145,7 @@ def list_exchanges_route(
     received_to: Annotated[dt.datetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    principal: Principal = allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN)],
 ) -> list[ExchangeOut]:
     where = ExchangeFilter(
         endpoint=endpoint,
@@ -165,20 +168,22 @@ def _visible_exchange(context: ApiContext, principal: Principal, exchange_id: st
 
 @router.get("/exchanges/{exchange_id}", name="read_exchange", summary="Status and counters of one exchange")
 def read_exchange(
+    *,
     exchange_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
-    principal: Principal = allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN)],
 ) -> ExchangeOut:
     return _visible_exchange(context, principal, exchange_id)
 
 
 @router.get("/exchanges/{exchange_id}/records", summary="Outcome of each record (no payload)")
 def read_records(
+    *,
     exchange_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    principal: Principal = allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN)],
 ) -> list[RecordOut]:
     _visible_exchange(context, principal, exchange_id)
     rows = exchange_records(context.gateway.engine, exchange_id, limit, offset)
@@ -187,9 +192,10 @@ def read_records(
 
 @router.get("/exchanges/{exchange_id}/deliveries", summary="Deliveries and receivers' receipts")
 def read_deliveries(
+    *,
     exchange_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
-    principal: Principal = allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN)],
 ) -> list[DeliveryOut]:
     _visible_exchange(context, principal, exchange_id)
     return [DeliveryOut.model_validate(row) for row in exchange_deliveries(context.gateway.engine, exchange_id)]

@@ -48,11 +48,12 @@ def _item(context: ApiContext, endpoint: Endpoint, item_id: str) -> Any:
 
 @router.get("/{endpoint}", summary="Items waiting for the caller's organisation (metadata only)")
 def list_inbox(
+    *,
     endpoint: str,
     request: Request,
     context: Annotated[ApiContext, Depends(api_context)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    principal: Principal = allow(Role.PARTNER),
+    principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> list[InboxItem]:
     target = _pull_endpoint(context, principal, endpoint)
     query = (
@@ -86,10 +87,11 @@ def list_inbox(
     responses={200: {"content": {"application/fhir+json": {}, "application/octet-stream": {}}}},
 )
 def fetch_inbox_item(
+    *,
     endpoint: str,
     item_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
-    principal: Principal = allow(Role.PARTNER),
+    principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> Response:
     target = _pull_endpoint(context, principal, endpoint)
     row = _item(context, target, item_id)
@@ -117,11 +119,12 @@ def fetch_inbox_item(
 
 @router.post("/{endpoint}/{item_id}/ack", summary="Acknowledge an item: it is delivered, with your receipt")
 def acknowledge(
+    *,
     endpoint: str,
     item_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
     body: Acknowledgement | None = None,
-    principal: Principal = allow(Role.PARTNER),
+    principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> AckOut:
     target = _pull_endpoint(context, principal, endpoint)
     row = _item(context, target, item_id)

@@ -19,12 +19,13 @@ router = APIRouter(prefix="/api/v1/dead-letters", tags=["operations"])
 
 @router.get("", summary="Dead letters, newest first")
 def dead_letters_route(
+    *,
     context: Annotated[ApiContext, Depends(api_context)],
     endpoint: Annotated[str | None, Query(max_length=128)] = None,
     stage: Annotated[str | None, Query(max_length=32)] = None,
     include_replayed: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    principal: Principal = allow(Role.OPERATOR, Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.OPERATOR, Role.ADMIN)],
 ) -> list[DeadLetterOut]:
     rows = list_dead_letters(
         context.gateway.engine, endpoint=endpoint, stage=stage, open_only=not include_replayed, limit=limit
@@ -34,9 +35,10 @@ def dead_letters_route(
 
 @router.post("/{dead_letter_id}/replay", summary="Replay one dead letter (audited)")
 async def replay_route(
+    *,
     dead_letter_id: str,
     context: Annotated[ApiContext, Depends(api_context)],
-    principal: Principal = allow(Role.OPERATOR, Role.ADMIN),
+    principal: Annotated[Principal, allow(Role.OPERATOR, Role.ADMIN)],
 ) -> ReplayOut:
     try:
         result = await run_in_threadpool(replay, context.gateway, dead_letter_id, principal.actor)

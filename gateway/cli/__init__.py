@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "gateway.cli.audit",
     "gateway.cli.pipeline",
     "gateway.cli.generate",
+    "gateway.cli.clients",
 )
 
 

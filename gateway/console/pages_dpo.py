@@ -75,17 +75,18 @@ def _form_page(request: Request, session: dict[str, Any], **values: Any) -> HTML
 
 
 @router.get("", response_class=HTMLResponse)
-def dpo_home(request: Request, session: Session, _: Principal = Depends(DPO)) -> Response:
+def dpo_home(*, request: Request, session: Session, _: Annotated[Principal, Depends(DPO)]) -> Response:
     return _form_page(request, session)
 
 
 @router.post("/recherche", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 async def search(
+    *,
     request: Request,
     context: Context,
     session: Session,
     form: Annotated[SearchForm, Depends()],
-    principal: Principal = Depends(DPO),
+    principal: Annotated[Principal, Depends(DPO)],
 ) -> Response:
     if form.errors:
         return _form_page(request, session, form=form, errors=form.errors)
@@ -97,11 +98,12 @@ async def search(
 
 @router.post("/export", dependencies=[Depends(check_csrf)])
 async def export(
+    *,
     request: Request,
     context: Context,
     session: Session,
     form: Annotated[SearchForm, Depends()],
-    principal: Principal = Depends(DPO),
+    principal: Annotated[Principal, Depends(DPO)],
 ) -> Response:
     if form.errors:
         return _form_page(request, session, form=form, errors=form.errors)
@@ -114,6 +116,6 @@ async def export(
 
 
 @router.post("/verification", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-async def verification(request: Request, context: Context, session: Session, principal: Principal = Depends(DPO)) -> Response:
+async def verification(*, request: Request, context: Context, session: Session, principal: Annotated[Principal, Depends(DPO)]) -> Response:
     result = await run_in_threadpool(audit_access.verify, context.gateway, principal)
     return _form_page(request, session, verification=result)

@@ -57,7 +57,7 @@ def _day(value: str | None) -> dt.datetime | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard_page(request: Request, context: Context, session: Session, _: Principal = Depends(STAFF)) -> Response:
+def dashboard_page(*, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(STAFF)]) -> Response:
     figures = dashboard(context.gateway.engine)
     today = dt.datetime.now(dt.UTC).date()
     soon = expiring(context.gateway.registry, today)
@@ -66,6 +66,7 @@ def dashboard_page(request: Request, context: Context, session: Session, _: Prin
 
 @router.get("/echanges", response_class=HTMLResponse)
 def exchanges_page(
+    *,
     request: Request,
     context: Context,
     session: Session,
@@ -74,7 +75,7 @@ def exchanges_page(
     du: Annotated[str | None, Query(max_length=10)] = None,
     au: Annotated[str | None, Query(max_length=10)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-    _: Principal = Depends(OPERATIONS),
+    _: Annotated[Principal, Depends(OPERATIONS)],
 ) -> Response:
     end = _day(au)
     where = ExchangeFilter(
@@ -99,7 +100,8 @@ def exchanges_page(
 
 @router.get("/echanges/{exchange_id}", response_class=HTMLResponse)
 def exchange_page(
-    exchange_id: str, request: Request, context: Context, session: Session, _: Principal = Depends(OPERATIONS)
+    *,
+    exchange_id: str, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(OPERATIONS)]
 ) -> Response:
     exchange = get_exchange(context.gateway.engine, exchange_id)
     if exchange is None:
@@ -114,11 +116,12 @@ def exchange_page(
 
 @router.get("/messages-en-echec", response_class=HTMLResponse)
 def dead_letters_page(
+    *,
     request: Request,
     context: Context,
     session: Session,
     resultat: Annotated[str | None, Query(max_length=32)] = None,
-    _: Principal = Depends(OPERATIONS),
+    _: Annotated[Principal, Depends(OPERATIONS)],
 ) -> Response:
     rows = list_dead_letters(context.gateway.engine, limit=200)
     message = REPLAY_MESSAGES.get(resultat or "")
@@ -126,7 +129,7 @@ def dead_letters_page(
 
 
 @router.post("/messages-en-echec/{dead_letter_id}/relance", dependencies=[Depends(check_csrf)])
-async def replay_page(dead_letter_id: str, context: Context, principal: Principal = Depends(OPERATIONS)) -> Response:
+async def replay_page(*, dead_letter_id: str, context: Context, principal: Annotated[Principal, Depends(OPERATIONS)]) -> Response:
     try:
         result = await run_in_threadpool(replay, context.gateway, dead_letter_id, principal.actor)
     except KeyError:
@@ -135,7 +138,7 @@ async def replay_page(dead_letter_id: str, context: Context, principal: Principa
 
 
 @router.get("/conventions", response_class=HTMLResponse)
-def conventions_page(request: Request, context: Context, session: Session, _: Principal = Depends(STAFF)) -> Response:
+def conventions_page(*, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(STAFF)]) -> Response:
     today = dt.datetime.now(dt.UTC).date()
     soon = {c.id for c in expiring(context.gateway.registry, today)}
     values = {"conventions": list(context.gateway.registry), "expiring": soon}
@@ -144,12 +147,13 @@ def conventions_page(request: Request, context: Context, session: Session, _: Pr
 
 @router.get("/conventions/{convention_id}", response_class=HTMLResponse)
 def convention_page(
+    *,
     convention_id: str,
     request: Request,
     context: Context,
     session: Session,
     resultat: Annotated[str | None, Query(max_length=32)] = None,
-    _: Principal = Depends(STAFF),
+    _: Annotated[Principal, Depends(STAFF)],
 ) -> Response:
     try:
         convention = context.gateway.registry.convention(convention_id)
@@ -161,7 +165,8 @@ def convention_page(
 
 @router.post("/conventions/{convention_id}/{action}", dependencies=[Depends(check_csrf)])
 async def convention_status_page(
-    convention_id: str, action: str, context: Context, principal: Principal = Depends(ADMIN)
+    *,
+    convention_id: str, action: str, context: Context, principal: Annotated[Principal, Depends(ADMIN)]
 ) -> Response:
     if action not in STATUS_ACTIONS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Action inconnue.")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +57,7 @@ def poll_file_drop(gateway: Gateway, endpoint: Endpoint) -> int:
 
 
 def _loop(gateway: Gateway, endpoint: Endpoint, stop: threading.Event) -> None:
+    """Poll a file-drop directory until ``stop`` is set."""
     while not stop.is_set():
         try:
             poll_file_drop(gateway, endpoint)
@@ -64,12 +67,25 @@ def _loop(gateway: Gateway, endpoint: Endpoint, stop: threading.Event) -> None:
 
 
 def start_pollers(gateway: Gateway, stop: threading.Event) -> list[threading.Thread]:
+    """One thread per inbound endpoint that the gateway fetches from (file drop, SFTP, AMQP queue).
+
+    HTTP and SOAP inbound endpoints are served by the API instead. SFTP pollers take a per-endpoint
+    lease, so that with several nodes only one polls a given partner directory at a time.
+    """
     threads = []
     for endpoint in gateway.endpoints.inbound():
-        if endpoint.transport.type == "file-drop":
-            threads.append(
-                threading.Thread(
-                    target=_loop, args=(gateway, endpoint, stop), name=f"poll:{endpoint.name}", daemon=True
-                )
-            )
+        kind = endpoint.transport.type
+        if kind == "file-drop":
+            target: Callable[[threading.Event], None] = partial(_loop, gateway, endpoint)
+        elif kind == "sftp":
+            from gateway.transports.sftp import SftpPoller
+
+            target = SftpPoller(gateway.engine, endpoint).run
+        elif kind == "amqp":
+            from gateway.transports.amqp.consumer import AmqpConsumer
+
+            target = AmqpConsumer(gateway.engine, endpoint).run
+        else:
+            continue
+        threads.append(threading.Thread(target=target, args=(stop,), name=f"in:{endpoint.name}", daemon=True))
     return threads

@@ -343,7 +343,9 @@ class Processor:
                     | ((exchanges.c.status == PROCESSING) & (exchanges.c.claimed_until < now))
                     | ((exchanges.c.status == PROCESSING) & (exchanges.c.claimed_by == self.name))
                 )
-                .values(status=PROCESSING, claimed_by=self.name, claimed_until=now + self.lease, updated_at=now)
+                .values(
+                    status=PROCESSING, claimed_by=self.name, claimed_until=now + self.lease, updated_at=now
+                )
             ).rowcount
         return bool(taken == 1)
 

@@ -41,12 +41,16 @@ def test_two_nodes_share_processing_and_delivery(tmp_path: Path, pg_url: str) ->
     try:
         gateway = make_gateway(tmp_path, receiver.url, pg_url)
         ids = [
-            receive(gateway.engine, Envelope("plie-in", "plie-mel", "test", plie_file(20, seed=s))).exchange_id
+            receive(
+                gateway.engine, Envelope("plie-in", "plie-mel", "test", plie_file(20, seed=s))
+            ).exchange_id
             for s in range(4)
         ]
         context = multiprocessing.get_context("spawn")
         nodes = [
-            context.Process(target=_node, args=(str(tmp_path), receiver.url, pg_url, ids[:2] + ids[2:][::-1])),
+            context.Process(
+                target=_node, args=(str(tmp_path), receiver.url, pg_url, ids[:2] + ids[2:][::-1])
+            ),
             context.Process(target=_node, args=(str(tmp_path), receiver.url, pg_url, ids[::-1])),
         ]
         for node in nodes:
