@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import socket
-import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
