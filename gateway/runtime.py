@@ -141,10 +141,22 @@ class Gateway:
             threading.Thread(target=self.worker().run_forever, args=(stop,), name="worker", daemon=True),
             *start_pollers(self, stop),
         ]
+        if self.settings.audit_checkpoint_minutes > 0:
+            threads.append(
+                threading.Thread(target=self._checkpoint_loop, args=(stop,), name="audit-checkpoint", daemon=True)
+            )
         for thread in threads:
             if not thread.is_alive():
                 thread.start()
         return threads
+
+    def _checkpoint_loop(self, stop: threading.Event) -> None:
+        """Sign the chain head periodically: verification then detects a truncated tail."""
+        while not stop.wait(self.settings.audit_checkpoint_minutes * 60):
+            try:
+                self.audit.checkpoint()
+            except Exception:  # the next period tries again
+                log.exception("audit.checkpoint_failed")
 
     def _process_loop(self, stop: threading.Event) -> None:
         while not stop.is_set():

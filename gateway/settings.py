@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     retry_max_seconds: float = 3600.0
     retry_max_attempts: int = 10
     retry_max_age_hours: float = 48.0
+    audit_checkpoint_minutes: float = 15.0
+    """How often the running gateway signs the audit chain head (0 = never)."""
     delivery_lease_seconds: float = 120.0
     """How long a worker owns a claimed outbox item; after that (worker died) another takes it."""
 

@@ -59,7 +59,14 @@ def create_app(
         tokens=TokenIssuer(keys.token),
         sessions=SessionSigner(keys.session),
     )
-    for module in (routes_token, routes_exchanges, routes_inbox, routes_conventions, routes_operations, routes_audit):
+    for module in (
+        routes_token,
+        routes_exchanges,
+        routes_inbox,
+        routes_conventions,
+        routes_operations,
+        routes_audit,
+    ):
         app.include_router(module.router)
     from gateway.console import mount_console  # the console needs Jinja2 templates: loaded with the API
 

@@ -31,14 +31,20 @@ def person_history(
 
 
 def convention_rows(
-    gateway: Gateway, principal: Principal, convention_id: str, start: dt.datetime | None, end: dt.datetime | None
+    gateway: Gateway,
+    principal: Principal,
+    convention_id: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
 ) -> list[Row]:
     rows = queries(gateway).by_convention(convention_id, start, end)
     _record_read(gateway, principal, "convention", len(rows), convention_id=convention_id)
     return rows
 
 
-def period_rows(gateway: Gateway, principal: Principal, start: dt.datetime | None, end: dt.datetime | None) -> list[Row]:
+def period_rows(
+    gateway: Gateway, principal: Principal, start: dt.datetime | None, end: dt.datetime | None
+) -> list[Row]:
     rows = queries(gateway).period(start, end)
     _record_read(gateway, principal, "period", len(rows))
     return rows

@@ -28,7 +28,9 @@ def convention_out(convention: Convention) -> ConventionOut:
         valid_from=convention.valid_from,
         valid_to=convention.valid_to,
         purposes=sorted(convention.purposes),
-        parties=[PartyOut(id=p.id, name=p.name, type=p.type, role=p.role) for p in convention.parties.values()],
+        parties=[
+            PartyOut(id=p.id, name=p.name, type=p.type, role=p.role) for p in convention.parties.values()
+        ],
         flows=[
             FlowOut(
                 id=flow.id,
@@ -62,7 +64,9 @@ def find_visible(registry: ConventionRegistry, principal: Principal, convention_
     return None
 
 
-def expiring(registry: ConventionRegistry, today: dt.date, days: int = EXPIRY_WARNING_DAYS) -> list[Convention]:
+def expiring(
+    registry: ConventionRegistry, today: dt.date, days: int = EXPIRY_WARNING_DAYS
+) -> list[Convention]:
     limit = today + dt.timedelta(days=days)
     return [
         c for c in registry
@@ -73,7 +77,9 @@ def expiring(registry: ConventionRegistry, today: dt.date, days: int = EXPIRY_WA
 def set_status(gateway: Gateway, convention_id: str, status: Status, actor: str) -> None:
     """Change the status (file, store row, audit event), then reload the conventions everywhere."""
     with _STATUS_LOCK:
-        change_status(gateway.registry, convention_id, status, by=actor, engine=gateway.engine, audit=gateway.audit)
+        change_status(
+            gateway.registry, convention_id, status, by=actor, engine=gateway.engine, audit=gateway.audit
+        )
         reload_conventions(gateway)
 
 

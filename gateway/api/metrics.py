@@ -93,13 +93,17 @@ class StoreCollector(Collector):
         yield latency
 
     def _counts(self, connection: Any) -> Iterator[Metric]:
-        received = CounterMetricFamily("gateway_exchanges_received", "Exchanges received", labels=["endpoint"])
+        received = CounterMetricFamily(
+            "gateway_exchanges_received", "Exchanges received", labels=["endpoint"]
+        )
         for endpoint, count in connection.execute(
             select(exchanges.c.endpoint, func.count()).group_by(exchanges.c.endpoint)
         ):
             received.add_metric([endpoint], count)
         yield received
-        recs = CounterMetricFamily("gateway_records", "Records read, by outcome", labels=["endpoint", "status"])
+        recs = CounterMetricFamily(
+            "gateway_records", "Records read, by outcome", labels=["endpoint", "status"]
+        )
         query = (
             select(exchanges.c.endpoint, records.c.status, func.count())
             .join(exchanges, exchanges.c.id == records.c.exchange_id)

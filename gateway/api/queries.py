@@ -64,7 +64,9 @@ def list_exchanges(engine: Engine, where: ExchangeFilter) -> list[dict[str, Any]
         query = query.where(exchanges.c.received_at >= where.start)
     if where.end:
         query = query.where(exchanges.c.received_at < where.end)
-    query = query.order_by(exchanges.c.received_at.desc(), exchanges.c.id).limit(where.limit).offset(where.offset)
+    query = (
+        query.order_by(exchanges.c.received_at.desc(), exchanges.c.id).limit(where.limit).offset(where.offset)
+    )
     with engine.connect() as connection:
         return [_dated(row) for row in connection.execute(query)]
 
@@ -75,7 +77,9 @@ def get_exchange(engine: Engine, exchange_id: str) -> dict[str, Any] | None:
     return _dated(row) if row is not None else None
 
 
-def exchange_records(engine: Engine, exchange_id: str, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+def exchange_records(
+    engine: Engine, exchange_id: str, limit: int = 1000, offset: int = 0
+) -> list[dict[str, Any]]:
     query = (
         select(records.c.id, records.c.number, records.c.line, records.c.status, records.c.error)
         .where(records.c.exchange_id == exchange_id)
@@ -118,7 +122,12 @@ def exchange_deliveries(engine: Engine, exchange_id: str, limit: int = 1000) -> 
 
 
 def list_dead_letters(
-    engine: Engine, *, endpoint: str | None = None, stage: str | None = None, open_only: bool = True, limit: int = 100
+    engine: Engine,
+    *,
+    endpoint: str | None = None,
+    stage: str | None = None,
+    open_only: bool = True,
+    limit: int = 100,
 ) -> list[dict[str, Any]]:
     query = select(
         dead_letters,
@@ -175,7 +184,9 @@ def dashboard(engine: Engine, days: int = 14, now: dt.datetime | None = None) ->
                 select(exchanges.c.status, func.count()).group_by(exchanges.c.status)
             )
         }
-        rejected = connection.execute(select(func.coalesce(func.sum(exchanges.c.records_rejected), 0))).scalar_one()
+        rejected = connection.execute(
+            select(func.coalesce(func.sum(exchanges.c.records_rejected), 0))
+        ).scalar_one()
         open_letters = connection.execute(
             select(func.count()).select_from(dead_letters).where(dead_letters.c.replayed_at.is_(None))
         ).scalar_one()

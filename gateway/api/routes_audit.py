@@ -7,7 +7,7 @@ person and a person without rows get the same empty answer.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
@@ -21,12 +21,14 @@ from gateway.auth import Principal, Role
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Format = Literal["csv", "json"]
 MEDIA = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
-ROWS_RESPONSE = {200: {"content": {"application/json": {}, "text/csv": {}}}}
+ROWS_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
 
 
 def _answer(rows: list[audit_access.Row], format: Format, filename: str) -> Response:
     body = audit_access.export_text(rows, format)
-    headers = {"Content-Disposition": f'attachment; filename="{filename}.{format}"'} if format == "csv" else {}
+    headers = (
+        {"Content-Disposition": f'attachment; filename="{filename}.{format}"'} if format == "csv" else {}
+    )
     return Response(body, media_type=MEDIA[format], headers=headers)
 
 
@@ -44,7 +46,9 @@ async def person(
     return _answer(rows, format, "historique-personne")
 
 
-@router.get("/conventions/{convention_id}", summary="Rows of one convention (audited)", responses=ROWS_RESPONSE)
+@router.get(
+    "/conventions/{convention_id}", summary="Rows of one convention (audited)", responses=ROWS_RESPONSE
+)
 async def by_convention(
     *,
     convention_id: str,
@@ -54,7 +58,9 @@ async def by_convention(
     format: Format = "json",
     principal: Annotated[Principal, allow(Role.DPO)],
 ) -> Response:
-    rows = await run_in_threadpool(audit_access.convention_rows, context.gateway, principal, convention_id, start, end)
+    rows = await run_in_threadpool(
+        audit_access.convention_rows, context.gateway, principal, convention_id, start, end
+    )
     return _answer(rows, format, f"audit-{convention_id}")
 
 
@@ -74,9 +80,10 @@ async def export(
 @router.get("/verify", summary="Verify the hash chain and signed checkpoints")
 async def verify(
     *,
-    context: Annotated[ApiContext, Depends(api_context)], principal: Annotated[Principal, allow(Role.DPO, Role.ADMIN)]
+    context: Annotated[ApiContext, Depends(api_context)],
+    principal: Annotated[Principal, allow(Role.DPO, Role.ADMIN)],
 ) -> VerifyOut:
     result = await run_in_threadpool(audit_access.verify, context.gateway, principal)
-    return VerifyOut(ok=result.ok, first_bad_seq=result.first_bad_seq, reason=result.reason, checked=result.checked)
-
-
+    return VerifyOut(
+        ok=result.ok, first_bad_seq=result.first_bad_seq, reason=result.reason, checked=result.checked
+    )

@@ -26,7 +26,8 @@ ACTIONS: dict[str, Literal["active", "suspended", "revoked"]] = {
 @router.get("", summary="Conventions (a partner sees those it is party to)")
 def list_conventions(
     *,
-    context: Annotated[ApiContext, Depends(api_context)], principal: Annotated[Principal, allow(*ALL_ROLES)]
+    context: Annotated[ApiContext, Depends(api_context)],
+    principal: Annotated[Principal, allow(*ALL_ROLES)],
 ) -> list[ConventionOut]:
     return [convention_out(c) for c in visible_conventions(context.gateway.registry, principal)]
 

@@ -130,7 +130,12 @@ async def submit_bundle(
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not a canonical Bundle")
     envelope = Envelope(
-        target.name, target.partner, "api", body, content_type=CANONICAL_CONTENT_TYPE, message_id=idempotency_key
+        target.name,
+        target.partner,
+        "api",
+        body,
+        content_type=CANONICAL_CONTENT_TYPE,
+        message_id=idempotency_key,
     )
     return await _store(request, context, envelope)
 
@@ -198,5 +203,6 @@ def read_deliveries(
     principal: Annotated[Principal, allow(Role.PARTNER, Role.OPERATOR, Role.ADMIN)],
 ) -> list[DeliveryOut]:
     _visible_exchange(context, principal, exchange_id)
-    return [DeliveryOut.model_validate(row) for row in exchange_deliveries(context.gateway.engine, exchange_id)]
-
+    return [
+        DeliveryOut.model_validate(row) for row in exchange_deliveries(context.gateway.engine, exchange_id)
+    ]

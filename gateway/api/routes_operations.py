@@ -45,5 +45,8 @@ async def replay_route(
     except KeyError:
         raise NOT_FOUND from None
     return ReplayOut(
-        dead_letter_id=result.dead_letter_id, outcome=result.outcome, detail=result.detail, outbox_id=result.outbox_id
+        dead_letter_id=result.dead_letter_id,
+        outcome=result.outcome,
+        detail=result.detail,
+        outbox_id=result.outbox_id,
     )

@@ -21,7 +21,7 @@ INVALID_CLIENT = HTTPException(
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 
 

@@ -62,7 +62,9 @@ def _from_token(context: ApiContext, token: str, cert: str | None) -> Principal 
         return None  # revoked or changed since the token was issued
     if record.cert_sha256:
         bound = (claims.get("cnf") or {}).get("x5t#S256", "")
-        if not pin_matches(record, cert) or not hmac.compare_digest(fingerprint(str(bound)), record.cert_sha256):
+        if not pin_matches(record, cert) or not hmac.compare_digest(
+            fingerprint(str(bound)), record.cert_sha256
+        ):
             return None
     return principal_of(claims)
 
@@ -101,7 +103,7 @@ def check_route_rules(app: FastAPI) -> None:
     for route in app.routes:
         if not isinstance(route, APIRoute) or not route.path.startswith(API_PREFIX):
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             if (method, route.path) not in PUBLIC_API_ROUTES and route_roles(route) is None:
                 raise RuntimeError(f"route {method} {route.path} declares no access rule")
 

@@ -110,7 +110,8 @@ def load_clients_file(path: Path) -> tuple[dict[str, ClientRecord], dict[str, Us
         for key, e in parsed.clients.items()
     }  # fmt: skip
     users = {
-        key: UserRecord(key, e.role, e.password_hash, e.revoked, e.demo, e.name) for key, e in parsed.users.items()
+        key: UserRecord(key, e.role, e.password_hash, e.revoked, e.demo, e.name)
+        for key, e in parsed.users.items()
     }
     return clients, users
 
@@ -233,4 +234,3 @@ def pin_matches(record: ClientRecord, cert: str | None) -> bool:
     if record.cert_sha256 is None:
         return True
     return cert is not None and hmac.compare_digest(fingerprint(cert), record.cert_sha256)
-

@@ -47,9 +47,14 @@ def print_credentials(credentials: list[DemoCredential], base_url: str, stream: 
     ]
     for credential in credentials:
         if credential.kind == "user":
-            lines.append(f"  console  {credential.role:<9} identifiant={credential.name}  mot de passe={credential.secret}")
+            lines.append(
+                f"  console  {credential.role:<9} identifiant={credential.name}"
+                f"  mot de passe={credential.secret}"
+            )
         else:
-            lines.append(f"  API      {credential.party or credential.role:<9} X-API-Key: {credential.secret}")
+            lines.append(
+                f"  API      {credential.party or credential.role:<9} X-API-Key: {credential.secret}"
+            )
     lines.append("")
     stream.write("\n".join(lines) + "\n")
     stream.flush()

@@ -39,7 +39,9 @@ def verify_secret(secret: str, encoded: str | None) -> bool:
         return False
     if scheme != "scrypt" or n > 2**20 or r > 32 or p > 16:
         return False
-    actual = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=r, p=p, maxmem=128 * n * r * 2, dklen=len(expected))
+    actual = hashlib.scrypt(
+        secret.encode(), salt=salt, n=n, r=r, p=p, maxmem=128 * n * r * 2, dklen=len(expected)
+    )
     return hmac.compare_digest(actual, expected)
 
 

@@ -37,7 +37,9 @@ def _save(path: Path, yaml: YAML, tree: CommentedMap) -> None:
     load_clients_file(path)  # refuse to leave a file the gateway cannot read
 
 
-FileOption = Annotated[Path | None, typer.Option("--file", help="Clients file (default: config/clients.yaml)")]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", help="Clients file (default: config/clients.yaml)")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -49,8 +51,12 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Argument(help="Client id (API) or login (console user)")],
         role: Annotated[Role, typer.Option(help="partner, operator, dpo or admin")],
         party: Annotated[str | None, typer.Option(help="Party id of the conventions (partners)")] = None,
-        login: Annotated[bool, typer.Option("--login", help="A console user (password) instead of an API client")] = False,
-        cert_sha256: Annotated[str | None, typer.Option(help="Pin the client certificate (SHA-256 fingerprint)")] = None,
+        login: Annotated[
+            bool, typer.Option("--login", help="A console user (password) instead of an API client")
+        ] = False,
+        cert_sha256: Annotated[
+            str | None, typer.Option(help="Pin the client certificate (SHA-256 fingerprint)")
+        ] = None,
         file: FileOption = None,
     ) -> None:
         """Add a client or user and print its new secret once."""
@@ -83,7 +89,9 @@ def register(app: typer.Typer) -> None:
         for client in records.values():
             state = "revoked" if client.revoked else ("demo" if client.demo else "active")
             pin = " cert-pinned" if client.cert_sha256 else ""
-            typer.echo(f"client {client.id:<24} {client.role.value:<9} {client.party or '-':<16} {state}{pin}")
+            typer.echo(
+                f"client {client.id:<24} {client.role.value:<9} {client.party or '-':<16} {state}{pin}"
+            )
         for user in users.values():
             state = "revoked" if user.revoked else ("demo" if user.demo else "active")
             typer.echo(f"user   {user.username:<24} {user.role.value:<9} {'-':<16} {state}")

@@ -54,8 +54,10 @@ class SearchForm:
                 self.errors.append("La date de naissance doit être au format AAAA-MM-JJ.")
         if self.nir and len(self.nir.replace(" ", "")) not in (13, 15):
             self.errors.append("Le NIR doit comporter 13 ou 15 caractères.")
-        if self.identifiant and self.systeme not in {system for system, _ in OTHER_SYSTEMS} and not (
-            self.systeme.startswith(("urn:fr:departement:", "urn:fr:plie:"))
+        if (
+            self.identifiant
+            and self.systeme not in {system for system, _ in OTHER_SYSTEMS}
+            and not (self.systeme.startswith(("urn:fr:departement:", "urn:fr:plie:")))
         ):
             self.errors.append("Choisissez le type de l'identifiant.")
         if not self.nir and not self.identifiant:
@@ -116,6 +118,8 @@ async def export(
 
 
 @router.post("/verification", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-async def verification(*, request: Request, context: Context, session: Session, principal: Annotated[Principal, Depends(DPO)]) -> Response:
+async def verification(
+    *, request: Request, context: Context, session: Session, principal: Annotated[Principal, Depends(DPO)]
+) -> Response:
     result = await run_in_threadpool(audit_access.verify, context.gateway, principal)
     return _form_page(request, session, verification=result)

@@ -34,9 +34,13 @@ def _safe_next(value: str | None) -> str:
     return "/console/"
 
 
-def _login_page(request: Request, context: ApiContext, suite: str, error: str | None, status_code: int = 200) -> HTMLResponse:
+def _login_page(
+    request: Request, context: ApiContext, suite: str, error: str | None, status_code: int = 200
+) -> HTMLResponse:
     token = new_csrf_token()
-    response = render(request, "login.html", {"suite": suite, "error": error, "login_csrf": token}, status_code=status_code)
+    response = render(
+        request, "login.html", {"suite": suite, "error": error, "login_csrf": token}, status_code=status_code
+    )
     response.set_cookie(
         LOGIN_COOKIE, context.sessions.dumps({"csrf": token}, LOGIN_SECONDS), max_age=LOGIN_SECONDS,
         path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure_cookies(request, context),

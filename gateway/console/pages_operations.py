@@ -57,11 +57,15 @@ def _day(value: str | None) -> dt.datetime | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard_page(*, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(STAFF)]) -> Response:
+def dashboard_page(
+    *, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(STAFF)]
+) -> Response:
     figures = dashboard(context.gateway.engine)
     today = dt.datetime.now(dt.UTC).date()
     soon = expiring(context.gateway.registry, today)
-    return render(request, "dashboard.html", {"figures": figures, "expiring": soon, "today": today}, session=session)
+    return render(
+        request, "dashboard.html", {"figures": figures, "expiring": soon, "today": today}, session=session
+    )
 
 
 @router.get("/echanges", response_class=HTMLResponse)
@@ -92,7 +96,9 @@ def exchanges_page(
         "has_next": len(rows) > PAGE_SIZE,
         "page": page,
         "filters": {"endpoint": endpoint or "", "statut": statut or "", "du": du or "", "au": au or ""},
-        "endpoints": sorted(e.name for e in context.gateway.endpoints.endpoints.values() if e.direction == "in"),
+        "endpoints": sorted(
+            e.name for e in context.gateway.endpoints.endpoints.values() if e.direction == "in"
+        ),
         "statuses": EXCHANGE_STATUSES,
     }
     return render(request, "exchanges.html", values, session=session)
@@ -101,7 +107,11 @@ def exchanges_page(
 @router.get("/echanges/{exchange_id}", response_class=HTMLResponse)
 def exchange_page(
     *,
-    exchange_id: str, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(OPERATIONS)]
+    exchange_id: str,
+    request: Request,
+    context: Context,
+    session: Session,
+    _: Annotated[Principal, Depends(OPERATIONS)],
 ) -> Response:
     exchange = get_exchange(context.gateway.engine, exchange_id)
     if exchange is None:
@@ -129,7 +139,9 @@ def dead_letters_page(
 
 
 @router.post("/messages-en-echec/{dead_letter_id}/relance", dependencies=[Depends(check_csrf)])
-async def replay_page(*, dead_letter_id: str, context: Context, principal: Annotated[Principal, Depends(OPERATIONS)]) -> Response:
+async def replay_page(
+    *, dead_letter_id: str, context: Context, principal: Annotated[Principal, Depends(OPERATIONS)]
+) -> Response:
     try:
         result = await run_in_threadpool(replay, context.gateway, dead_letter_id, principal.actor)
     except KeyError:
@@ -138,7 +150,9 @@ async def replay_page(*, dead_letter_id: str, context: Context, principal: Annot
 
 
 @router.get("/conventions", response_class=HTMLResponse)
-def conventions_page(*, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(STAFF)]) -> Response:
+def conventions_page(
+    *, request: Request, context: Context, session: Session, _: Annotated[Principal, Depends(STAFF)]
+) -> Response:
     today = dt.datetime.now(dt.UTC).date()
     soon = {c.id for c in expiring(context.gateway.registry, today)}
     values = {"conventions": list(context.gateway.registry), "expiring": soon}
@@ -165,8 +179,7 @@ def convention_page(
 
 @router.post("/conventions/{convention_id}/{action}", dependencies=[Depends(check_csrf)])
 async def convention_status_page(
-    *,
-    convention_id: str, action: str, context: Context, principal: Annotated[Principal, Depends(ADMIN)]
+    *, convention_id: str, action: str, context: Context, principal: Annotated[Principal, Depends(ADMIN)]
 ) -> Response:
     if action not in STATUS_ACTIONS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Action inconnue.")
@@ -175,7 +188,9 @@ async def convention_status_page(
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Convention introuvable.") from None
     try:
-        await run_in_threadpool(set_status, context.gateway, convention_id, STATUS_ACTIONS[action], principal.actor)
+        await run_in_threadpool(
+            set_status, context.gateway, convention_id, STATUS_ACTIONS[action], principal.actor
+        )
     except ConfigurationError:
         return redirect(f"/console/conventions/{convention_id}?resultat=transition-refusee")
     return redirect(f"/console/conventions/{convention_id}?resultat=statut-modifie")

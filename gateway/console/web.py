@@ -83,7 +83,12 @@ async def check_csrf(
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200, session: dict[str, Any] | None = None
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    session: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     values = {
         "request": request,

@@ -1,6 +1,8 @@
-"""Date formats written with tokens (``DD/MM/YYYY``, ``YYYYMMDD``, ``D/M/YY``…), compiled once.
+"""Date formats written with tokens (``DD/MM/YYYY``, ``YYYYMMDD``, ``D/M/YY``, ``HH:mm:ss``…), compiled once.
 
-A format compiles to a regular expression for parsing and to a list of pieces for formatting, so
+A format has a full date part (year, month, day), with or without a time, or is time-only (``HH:mm``,
+``HH:mm:ss``, ``HHmmss``…; a time-only format parses to 1900-01-01 at that time). A format compiles to a
+regular expression for parsing and to a list of pieces for formatting, so
 that ``format(parse(x)) == x`` for values written in that format. ``ISO`` stands for ISO 8601 as read by
 ``datetime.fromisoformat`` (with offsets and fractions).
 """
@@ -38,6 +40,8 @@ class DateFormat:
     regex: re.Pattern[str] | None
     pieces: tuple[str, ...]
     has_time: bool
+    has_date: bool = True
+    """False for a time-only format (``HH:mm:ss``)."""
 
     def parse(self, value: str) -> dt.datetime:
         value = value.strip()
@@ -50,7 +54,12 @@ class DateFormat:
         if match is None:
             raise DateFormatError(f"does not match date format {self.text}")
         parts = match.groupdict()
-        year = int(parts["Y"]) if parts.get("Y") is not None else _pivot_year(int(parts["y"]))
+        if parts.get("Y") is not None:
+            year = int(parts["Y"])
+        elif parts.get("y") is not None:
+            year = _pivot_year(int(parts["y"]))
+        else:
+            year = 1900  # time-only format
         fraction = parts.get("f") or "0"
         try:
             return dt.datetime(
@@ -97,7 +106,11 @@ def _format_token(piece: str, moment: dt.datetime) -> str:
 
 
 def compile_format(text: str) -> DateFormat:
-    """Compile a token format; ValueError if it has no date part or repeats a field."""
+    """Compile a token format; ValueError if its date part is incomplete or it repeats a field.
+
+    Accepted: a full date (year, month and day) with or without a time, or a time alone (hours and minutes,
+    optionally seconds and fraction).
+    """
     if text == ISO:
         return DateFormat(text, None, (), True)
     pieces: list[str] = []
@@ -120,8 +133,13 @@ def compile_format(text: str) -> DateFormat:
     except re.error:
         raise ValueError(f"date format {text!r} repeats a field") from None
     groups = set(compiled.groupindex)
+    date_groups = groups & {"Y", "y", "m", "d"}
+    has_time = bool(groups & {"H", "M", "S"})
+    if not date_groups and {"H", "M"} <= groups:
+        return DateFormat(text, compiled, tuple(pieces), True, has_date=False)
     if not ({"Y", "y"} & groups) or "m" not in groups or "d" not in groups:
         raise ValueError(
-            f"date format {text!r} needs a year (YYYY or YY), a month (MM or M) and a day (DD or D)"
+            f"date format {text!r} needs a year (YYYY or YY), a month (MM or M) and a day (DD or D), "
+            f"or only a time (HH:mm, HH:mm:ss)"
         )
-    return DateFormat(text, compiled, tuple(pieces), bool(groups & {"H", "M", "S"}))
+    return DateFormat(text, compiled, tuple(pieces), has_time)

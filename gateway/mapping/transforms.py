@@ -333,13 +333,21 @@ def _build_boolean(params: dict[str, Any], env: BuildEnv, direction: Direction) 
 # ------------------------------------------------------------------------------------------------ dates
 
 
-def _formats(params: Mapping[str, Any]) -> list[DateFormat]:
+def _formats(params: Mapping[str, Any], *, dated: bool = True) -> list[DateFormat]:
+    """The ``formats`` parameter compiled; with ``dated``, time-only formats are refused."""
     try:
-        return [compile_format(f) for f in _str_list_param(params, "formats")]
+        formats = [compile_format(f) for f in _str_list_param(params, "formats")]
     except ParamError:
         raise
     except ValueError as exc:
         raise ParamError(str(exc)) from exc
+    if dated:
+        for date_format in formats:
+            if not date_format.has_date:
+                raise ParamError(
+                    f"format {date_format.text!r} has no date part: use the time transform for times"
+                )
+    return formats
 
 
 def _zone(params: Mapping[str, Any]) -> ZoneInfo:
@@ -350,12 +358,19 @@ def _zone(params: Mapping[str, Any]) -> ZoneInfo:
         raise ParamError(f"unknown timezone {name!r}") from None
 
 
-def _parse_any(formats: list[DateFormat], value: Any) -> dt.datetime:
+def _parse_any(formats: list[DateFormat], value: Any, *, times: bool = False) -> dt.datetime:
+    """Parse with the first matching format; ``times``: ``ISO`` also reads a bare time (on 1900-01-01)."""
     text = _text(value)
     for date_format in formats:
         try:
             return date_format.parse(text)
         except DateFormatError:
+            if times and date_format.regex is None:
+                try:  # ISO for times: "09:30:00", "09:30:00+02:00"
+                    clock = dt.time.fromisoformat(text.strip().replace("Z", "+00:00"))
+                    return dt.datetime.combine(dt.date(1900, 1, 1), clock)
+                except ValueError:
+                    pass
             continue
     raise TransformError(f"matches none of the date formats {[f.text for f in formats]}")
 
@@ -365,6 +380,19 @@ def _parse_iso(value: Any) -> dt.datetime:
         return dt.datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
     except ValueError:
         raise TransformError("not an ISO 8601 date") from None
+
+
+def _parse_iso_time(value: Any) -> dt.datetime:
+    """An ISO date-time, or an ISO time (``09:30:00``) on 1900-01-01."""
+    text = _text(value).strip().replace("Z", "+00:00")
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.combine(dt.date(1900, 1, 1), dt.time.fromisoformat(text))
+    except ValueError:
+        raise TransformError("not an ISO 8601 time or date-time") from None
 
 
 @register("date", main="formats", params=("formats", "timezone"))
@@ -385,7 +413,8 @@ def _build_date(params: dict[str, Any], env: BuildEnv, direction: Direction) -> 
 
 @register("datetime", main="formats", params=("formats", "timezone"))
 def _build_datetime(params: dict[str, Any], env: BuildEnv, direction: Direction) -> Step:
-    formats, zone = _formats(params), _zone(params)
+    # Writing may keep only the time of a date-time (first format `HH:mm:ss`); reading needs a date.
+    formats, zone = _formats(params, dated=direction == "forward"), _zone(params)
     if direction != "forward":
         first = formats[0]
 
@@ -404,6 +433,34 @@ def _build_datetime(params: dict[str, Any], env: BuildEnv, direction: Direction)
         return moment.isoformat()
 
     return Step("datetime", to_iso)
+
+
+@register("time", main="formats", params=("formats", "timezone"))
+def _build_time(params: dict[str, Any], env: BuildEnv, direction: Direction) -> Step:
+    """Times of day: ``HH:mm:ss`` (ISO 8601 local time) from time-only or date-time formats."""
+    formats, zone = _formats(params, dated=False), _zone(params)
+    if direction != "forward":
+        first = formats[0]
+        if first.has_date and first.regex is not None:
+            raise ParamError(f"time: the first format writes the value and must be time-only, not {first.text!r}")
+
+        def to_partner(value: Any) -> str:
+            moment = _parse_iso_time(value)
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(zone)
+            if first.regex is None:
+                return moment.time().isoformat()
+            return first.format(moment)
+
+        return Step("time", to_partner)
+
+    def to_iso_time(value: Any) -> str:
+        moment = _parse_any(formats, value, times=True)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        return moment.time().isoformat()
+
+    return Step("time", to_iso_time)
 
 
 # -------------------------------------------------------------------------------------------------- NIR
