@@ -96,7 +96,21 @@ class Gateway:
             mappings=self.partner_format,
             on_delivered=self.audit_delivery,
             name=name,
+            endpoints_filter=self.push_endpoints(),
         )
+
+    def push_endpoints(self) -> list[str]:
+        """Outbound endpoints the workers deliver to (partners fetch "pull" ones through the API)."""
+        return [
+            e.name
+            for e in self.endpoints.endpoints.values()
+            if e.direction == "out" and e.transport.type != "pull"
+        ]
+
+    def reload_conventions(self) -> None:
+        """Re-read the convention files (after a status change); the processor uses the new registry."""
+        self.__dict__.pop("registry", None)
+        self.processor.registry = self.registry
 
     def partner_format(self, name: str) -> Any:
         from gateway.delivery.partner_format import PartnerFormatAdapter
@@ -143,7 +157,9 @@ class Gateway:
         ]
         if self.settings.audit_checkpoint_minutes > 0:
             threads.append(
-                threading.Thread(target=self._checkpoint_loop, args=(stop,), name="audit-checkpoint", daemon=True)
+                threading.Thread(
+                    target=self._checkpoint_loop, args=(stop,), name="audit-checkpoint", daemon=True
+                )
             )
         for thread in threads:
             if not thread.is_alive():

@@ -18,16 +18,17 @@ from gateway.runtime import Gateway
 from gateway.settings import get_settings
 
 
-def _demo_preparation() -> Callable[[Gateway], Any] | None:
-    """``gateway.demo.prepare`` (loads the demo files) when that module exists in this checkout."""
+def _demo_hook(name: str) -> Callable[..., Any] | None:
+    """``gateway.demo.<name>`` (``prepare`` loads the demo files, ``demo_router`` serves the demo receivers)
+    when that module exists in this checkout."""
     try:
         module = importlib.import_module("gateway.demo")
     except ModuleNotFoundError as exc:
         if exc.name == "gateway.demo":
             return None
         raise
-    prepare = getattr(module, "prepare", None)
-    return prepare if callable(prepare) else None
+    hook = getattr(module, name, None)
+    return hook if callable(hook) else None
 
 
 def run_server(host: str, port: int, *, demo: bool = False) -> None:
@@ -38,11 +39,14 @@ def run_server(host: str, port: int, *, demo: bool = False) -> None:
     gateway = Gateway(settings)
     clients = ClientDirectory(settings.config_dir / "clients.yaml")
     if demo:
-        prepare = _demo_preparation()
+        prepare = _demo_hook("prepare")
         if prepare is not None:
             prepare(gateway)
         print_credentials(issue_demo_credentials(clients), f"http://{host}:{port}", sys.stdout)
     app = create_app(settings, gateway.engine, gateway, clients=clients)
+    demo_router = _demo_hook("demo_router") if demo else None
+    if demo_router is not None:
+        app.include_router(demo_router())
     stop = threading.Event()
     gateway.run_background(stop)
     log.info("gateway.start", host=host, port=port, store=gateway.engine.dialect.name, demo=demo)

@@ -62,9 +62,9 @@ endpoints:
     partner: plie-mel
     mapping: plie-participants-csv
     transport: {{type: api}}
-  ft-hdf-depot:
+  ft-ara-depot:
     direction: in
-    partner: ft-hdf
+    partner: ft-ara
     mapping: france-travail-extraction-csv
     transport: {{type: api}}
   cd26-depot:
@@ -76,9 +76,9 @@ endpoints:
     direction: out
     partner: ft-hdf
     transport: {{type: pull}}
-  sftp-plie-mel-depot:
+  sftp-cd26-insertion:
     direction: out
-    partner: plie-mel
+    partner: cd26
     transport: {{type: http, options: {{url: "{receiver_url}", timeout: 2}}}}
 """
 
@@ -88,17 +88,27 @@ def clients_yaml() -> tuple[str, dict[str, str]]:
     keys = {client: new_api_key(client) for client in API_CLIENTS}
     lines = ["clients:"]
     for client, (role, party) in API_CLIENTS.items():
-        lines += [f"  {client}:", f"    role: {role}", f"    key_hash: '{hash_secret(keys[client], **FAST_HASH)}'"]
+        lines += [
+            f"  {client}:",
+            f"    role: {role}",
+            f"    key_hash: '{hash_secret(keys[client], **FAST_HASH)}'",
+        ]
         if party:
             lines.append(f"    party: {party}")
     lines.append("users:")
     roles = {"operateur": "operator", "dpo": "dpo", "admin": "admin"}
     for user, password in PASSWORDS.items():
-        lines += [f"  {user}:", f"    role: {roles[user]}", f"    password_hash: '{hash_secret(password, **FAST_HASH)}'"]
+        lines += [
+            f"  {user}:",
+            f"    role: {roles[user]}",
+            f"    password_hash: '{hash_secret(password, **FAST_HASH)}'",
+        ]
     return "\n".join(lines) + "\n", keys
 
 
-def make_settings(home: Path, receiver_url: str = "http://127.0.0.1:9/inbox") -> tuple[Settings, dict[str, str]]:
+def make_settings(
+    home: Path, receiver_url: str = "http://127.0.0.1:9/inbox"
+) -> tuple[Settings, dict[str, str]]:
     (home / "config").mkdir(parents=True, exist_ok=True)
     shutil.copytree(PROJECT_ROOT / "conventions", home / "conventions", dirs_exist_ok=True)
     (home / "config" / "endpoints.yaml").write_text(endpoints_yaml(receiver_url), encoding="utf-8")
@@ -136,7 +146,9 @@ def _exchange(gateway: Gateway, endpoint: str, sender: str) -> str:
     return exchange_id
 
 
-def _route(gateway: Gateway, exchange_id: str, convention: str, flow_id: str, endpoint: str) -> tuple[str, str]:
+def _route(
+    gateway: Gateway, exchange_id: str, convention: str, flow_id: str, endpoint: str
+) -> tuple[str, str]:
     """One record through the real policy into the outbox and the audit log; returns (record, item) ids."""
     flow = gateway.registry.flow(convention, flow_id)
     bundle = bundle_for(flow)
@@ -165,16 +177,20 @@ def _route(gateway: Gateway, exchange_id: str, convention: str, flow_id: str, en
 
 def seed(gateway: Gateway) -> Seeded:
     plie_exchange = _exchange(gateway, "plie-mel-depot", "plie-mel")
-    ft_exchange = _exchange(gateway, "ft-hdf-depot", "ft-hdf")
+    ft_exchange = _exchange(gateway, "ft-ara-depot", "ft-ara")
     _, inbox_item = _route(gateway, plie_exchange, "plie-lille-ft", "plie-to-ft", "ft-api-partenaires-hdf")
-    _, doomed = _route(gateway, ft_exchange, "plie-lille-ft", "ft-to-plie", "sftp-plie-mel-depot")
+    _, doomed = _route(
+        gateway, ft_exchange, "departement-drome-ft", "ft-to-cd26-orientation", "sftp-cd26-insertion"
+    )
     outbox = Outbox(gateway.engine)
-    (item,) = outbox.claim("test-worker", endpoints=["sftp-plie-mel-depot"])
+    (item,) = outbox.claim("test-worker", endpoints=["sftp-cd26-insertion"])
     assert item.id == doomed
     outbox.failed(item, FatalError("receiver refused the message (HTTP 400)"), "test-worker")
     letters = list_dead_letters(gateway.engine)
     flow = gateway.registry.flow("plie-lille-ft", "plie-to-ft")
-    person = next(e["resource"] for e in bundle_for(flow)["entry"] if e["resource"]["resourceType"] == "Person")
+    person = next(
+        e["resource"] for e in bundle_for(flow)["entry"] if e["resource"]["resourceType"] == "Person"
+    )
     return Seeded(plie_exchange, ft_exchange, inbox_item, letters[0]["id"], str(person.get("birthDate", "")))
 
 
@@ -209,3 +225,20 @@ class ServerThread:
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@dataclass
+class ApiEnv:
+    settings: Settings
+    gateway: Gateway
+    keys: dict[str, str]
+    seeded: Seeded
+
+    def headers(self, client: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[client]}
+
+
+def api_env(home: Path, receiver_url: str = "http://127.0.0.1:9/inbox") -> ApiEnv:
+    settings, keys = make_settings(home, receiver_url)
+    gateway = Gateway(settings)
+    return ApiEnv(settings, gateway, keys, seed(gateway))

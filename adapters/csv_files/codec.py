@@ -12,7 +12,8 @@ from adapters.csv_files.reader import CsvReader
 from adapters.csv_files.writer import CsvWriter
 
 DELIMITERS = {";", ",", "\t", "|"}
-OPTIONS = TABULAR_OPTIONS | {"delimiter", "encoding", "quotechar", "line_terminator"}
+OPTIONS = TABULAR_OPTIONS | {"delimiter", "encoding", "quotechar", "line_terminator", "short_rows"}
+SHORT_ROWS = {"reject", "pad"}
 
 
 class CsvCodec:
@@ -28,10 +29,12 @@ class CsvCodec:
             encoding=opts.string("encoding", AUTO, choices=ENCODINGS),
             quotechar=_quotechar(opts),
             settings=TabularSettings.from_options(opts),
+            pad_short_rows=opts.string("short_rows", "reject", choices=SHORT_ROWS) == "pad",
         )
 
     def writer(self, options: Mapping[str, Any]) -> CsvWriter:
         opts = Options(options, codec=self.name, known=OPTIONS)
+        opts.string("short_rows", "reject", choices=SHORT_ROWS)  # a reading option: checked, not used
         delimiter = opts.string("delimiter", ";", choices=DELIMITERS | {AUTO})
         return CsvWriter(
             delimiter=";" if delimiter == AUTO else delimiter,

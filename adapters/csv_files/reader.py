@@ -24,6 +24,8 @@ class CsvReader:
     encoding: str
     quotechar: str
     settings: TabularSettings
+    pad_short_rows: bool = False
+    """``short_rows: pad``: a row with fewer cells than the header gets None for the missing last cells."""
 
     def read(self, stream: BinaryIO, *, source_name: str = "<stream>") -> Iterator[ReadItem]:
         lines = decoded_lines(stream, self.encoding, source=source_name)
@@ -61,7 +63,10 @@ class CsvReader:
             if not row:
                 continue  # blank line
             number += 1
-            if len(row) != len(headers):
+            cells: list[str | None] = list(row)
+            if len(cells) < len(headers) and self.pad_short_rows:
+                cells.extend([None] * (len(headers) - len(cells)))
+            if len(cells) != len(headers):
                 yield SkippableRecordError(
                     f"row has {len(row)} columns, header has {len(headers)}",
                     file=source_name,
@@ -71,7 +76,7 @@ class CsvReader:
                 continue
             data = {
                 header: self.settings.read_value(header, value)
-                for header, value in zip(headers, row, strict=True)
+                for header, value in zip(headers, cells, strict=True)
                 if header is not None
             }
             yield SourceRecord(number=number, data=data, line=start, source=source_name)

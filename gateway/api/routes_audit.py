@@ -7,6 +7,7 @@ person and a person without rows get the same empty answer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -26,6 +27,7 @@ ROWS_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"application
 
 def _answer(rows: list[audit_access.Row], format: Format, filename: str) -> Response:
     body = audit_access.export_text(rows, format)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:100]  # a header is latin-1: keep it plain ASCII
     headers = (
         {"Content-Disposition": f'attachment; filename="{filename}.{format}"'} if format == "csv" else {}
     )

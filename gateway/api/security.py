@@ -9,12 +9,13 @@ a resource that does not exist (the answer never tells whether it exists).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from gateway.api.context import CERT_HEADER, ApiContext, api_context
 from gateway.auth import Principal, Role
@@ -98,14 +99,29 @@ def route_roles(route: APIRoute) -> frozenset[Role] | None:
     return None
 
 
+def api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str, APIRoute]]:
+    """(method, path, route) of every route under ``/api/v1``, including those of included routers.
+
+    FastAPI ≥ 0.16x keeps included routers as nested route objects (``original_router``) instead of
+    copying their routes into the app: walk both shapes.
+    """
+    for route in routes:
+        if isinstance(route, APIRoute):
+            path = prefix + route.path
+            if path.startswith(API_PREFIX):
+                for method in sorted(route.methods or ()):
+                    yield method, path, route
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            context = getattr(route, "include_context", None)
+            yield from api_routes(nested.routes, prefix + str(getattr(context, "prefix", "") or ""))
+
+
 def check_route_rules(app: FastAPI) -> None:
     """Refuse an app with an ``/api/v1`` route that declares no access rule (deny by default)."""
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith(API_PREFIX):
-            continue
-        for method in route.methods or ():
-            if (method, route.path) not in PUBLIC_API_ROUTES and route_roles(route) is None:
-                raise RuntimeError(f"route {method} {route.path} declares no access rule")
+    for method, path, route in api_routes(app.routes):
+        if (method, path) not in PUBLIC_API_ROUTES and route_roles(route) is None:
+            raise RuntimeError(f"route {method} {path} declares no access rule")
 
 
 def own_party(principal: Principal, party: str | None) -> bool:

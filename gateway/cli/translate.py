@@ -104,7 +104,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Output file (default: stdout)")
         ] = None,
-        var: Annotated[list[str] | None, typer.Option(help="NAME=VALUE for ${NAME} in codec options")] = None,
+        var: Annotated[
+            list[str] | None, typer.Option(help="NAME=VALUE: ${NAME} in codec options, spec variables")
+        ] = None,
         option: Annotated[list[str] | None, typer.Option(help="Codec option override KEY=VALUE")] = None,
         context: Annotated[
             list[str] | None, typer.Option(help="KEY=VALUE added to every record's context")
@@ -141,7 +143,7 @@ def register(app: typer.Typer) -> None:
                 read = written = 0
                 if reverse:
                     records: list[dict[str, Any]] = []
-                    for item in reverse_bundles(_bundles(file, rejected), compiled):
+                    for item in reverse_bundles(_bundles(file, rejected), compiled, variables=variables):
                         read += 1
                         progress.advance(task)
                         if isinstance(item, SkippableRecordError):

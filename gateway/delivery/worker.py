@@ -47,6 +47,7 @@ class DeliveryWorker:
         mappings: MappingLookup | None = None,
         on_delivered: DeliveredHook | None = None,
         name: str | None = None,
+        endpoints_filter: Sequence[str] | None = None,
     ) -> None:
         self.outbox = outbox
         self.endpoints = endpoints
@@ -54,10 +55,14 @@ class DeliveryWorker:
         self.mappings = mappings
         self.on_delivered = on_delivered
         self.name = name or worker_id()
+        self.endpoints_filter = endpoints_filter
+        """Only these outbound endpoints (None: all); pull endpoints are left to the partner's fetch."""
 
     def run_once(self, limit: int = 100, endpoints: Sequence[str] | None = None) -> RunStats:
         stats = RunStats()
-        items = self.outbox.claim(self.name, limit, endpoints)
+        items = self.outbox.claim(
+            self.name, limit, endpoints if endpoints is not None else self.endpoints_filter
+        )
         stats.claimed = len(items)
         for item in items:
             self._deliver(item, stats)

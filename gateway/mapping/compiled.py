@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
 from gateway.codecs import SourceRecord
 from gateway.errors import ConfigurationError, SkippableRecordError
-from gateway.mapping.compiler import MappingSpec, ResourceTemplate
+from gateway.mapping.compiler import VARIABLE, MappingSpec, ResourceTemplate
 from gateway.mapping.coverage import emitted_paths, leaf_paths, read_paths
 from gateway.mapping.expressions import REFERENCE_INDEX, Path, Roots
 from gateway.mapping.nodes import FieldFailure, RunState, as_items, is_empty, key_text, truthy, write
@@ -21,15 +22,27 @@ ID_NAMESPACE = uuid.UUID("6f1c2b0e-7d0a-5b8e-9a43-2f6f1d0c9e51")
 SENSITIVITY_SYSTEM = "urn:fr:reseau-emploi:sensitivity"
 MAPPING_EXTENSION = "urn:fr:reseau-emploi:extension:mapping"
 """Bundle extension naming the mapping and its version that produced the Bundle (for audit and replay)."""
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BOUND_CACHE_SIZE = 64
+
+OptionSources = Mapping[tuple[str, str], tuple[str, int | None]]
+"""("options" | "writer_options", key) → (spec file, line) where the option is written."""
 
 
 class CompiledMapping:
     """One spec compiled once; thread-safe to share (no state is kept between calls)."""
 
-    def __init__(self, spec: MappingSpec, option_lines: Mapping[str, int | None] | None = None) -> None:
+    def __init__(
+        self,
+        spec: MappingSpec,
+        option_sources: OptionSources | None = None,
+        *,
+        rebuild: Callable[[Mapping[str, str]], CompiledMapping] | None = None,
+    ) -> None:
         self.spec = spec
-        self._option_lines = dict(option_lines or {})
+        self._option_sources = dict(option_sources or {})
+        self._rebuild = rebuild
+        self._bound: dict[tuple[tuple[str, str], ...], CompiledMapping] = {}
+        self._bound_lock = threading.Lock()
         self._types = {t.name: t.resource_type for t in spec.resources}
         self._null_values = spec.source.null_values
         self._bundle_meta = {"source": spec.partner_system}
@@ -51,6 +64,32 @@ class CompiledMapping:
 
     def __repr__(self) -> str:
         return f"CompiledMapping({self.spec.name!r}, version={self.spec.version!r})"
+
+    def bind(self, variables: Mapping[str, str] | None) -> CompiledMapping:
+        """This mapping with its spec variables (``variables:`` section) set from ``variables``.
+
+        Names the spec does not declare are ignored (run-time variables also serve codec options). Returns
+        ``self`` when nothing changes; otherwise the spec is compiled again for those values, once (cached).
+        """
+        declared = self.spec.variables
+        changes = {k: str(v) for k, v in (variables or {}).items() if k in declared and declared[k] != str(v)}
+        if not changes:
+            return self
+        if self._rebuild is None:
+            raise ConfigurationError(
+                f"mapping {self.spec.name!r} was not loaded from a file: its variables cannot be changed",
+                file=str(self.spec.path),
+            )
+        key = tuple(sorted(changes.items()))
+        with self._bound_lock:
+            bound = self._bound.get(key)
+        if bound is None:
+            bound = self._rebuild({**declared, **changes})
+            with self._bound_lock:
+                if len(self._bound) >= _BOUND_CACHE_SIZE:
+                    self._bound.pop(next(iter(self._bound)))
+                bound = self._bound.setdefault(key, bound)
+        return bound
 
     @cached_property
     def _emitted(self) -> frozenset[str]:
@@ -93,7 +132,7 @@ class CompiledMapping:
                 raise FieldFailure(
                     "Bundle", "the record produced no resource (every resource's `when` is false)"
                 )
-            entries = [self._resource(template, scope, rid, state) for template, scope, rid in instances]
+            entries = [self._resource(template, scopes, rid, state) for template, scopes, rid in instances]
         except FieldFailure as failure:
             raise SkippableRecordError(
                 failure.reason,
@@ -132,14 +171,19 @@ class CompiledMapping:
     def _uuid(self, resource_type: str, key: str) -> str:
         return str(uuid.uuid5(ID_NAMESPACE, f"{self.spec.name}|{resource_type}|{key}"))
 
-    def _instances(self, data: Any, state: RunState) -> list[tuple[ResourceTemplate, Any, str]]:
-        """Pass 1: which resources exist and their ids (so that references can point at them)."""
-        instances: list[tuple[ResourceTemplate, Any, str]] = []
+    def _instances(self, data: Any, state: RunState) -> list[tuple[ResourceTemplate, list[Any], str]]:
+        """Pass 1: which resources exist, their scopes and ids (so that references can point at them).
+
+        ``foreach`` items with the same id key follow the template's ``on_duplicate_key``: ``reject`` the
+        record, keep the ``first`` item's resource, or ``merge`` the resources of all those items.
+        """
+        instances: list[tuple[ResourceTemplate, list[Any], str]] = []
         seen: set[str] = set()
         roots = state.roots
         for template in self.spec.resources:
             scopes = as_items(template.foreach.evaluate(data, roots)) if template.foreach else [data]
             ids: dict[str, str] = {}
+            positions: dict[str, int] = {}
             for scope in scopes:
                 if template.when is not None and not truthy(template.when.evaluate(scope, roots)):
                     continue
@@ -149,9 +193,16 @@ class CompiledMapping:
                         f"{template.resource_type}.id", f"id key {template.id_expr.text!r} gives no value"
                     )
                 if key in ids:
-                    raise FieldFailure(
-                        f"{template.resource_type}.id", f"two {template.name!r} items have the same id key"
-                    )
+                    if template.on_duplicate_key == "merge":
+                        instances[positions[key]][1].append(scope)
+                    elif template.on_duplicate_key == "reject":
+                        raise FieldFailure(
+                            f"{template.resource_type}.id",
+                            f"resource {template.name!r}: two foreach items give the same id key "
+                            f"{template.id_expr.text!r} (on_duplicate_key: merge or first share one "
+                            "resource)",
+                        )
+                    continue
                 ids[key] = rid = self._uuid(template.resource_type, key)
                 if rid in seen:
                     raise FieldFailure(
@@ -159,14 +210,23 @@ class CompiledMapping:
                         f"{template.name!r} repeats the id of another resource",
                     )
                 seen.add(rid)
-                instances.append((template, scope, rid))
+                positions[key] = len(instances)
+                instances.append((template, [scope], rid))
             if template.foreach is not None:
                 state.ids[template.name] = ids
             elif ids:
                 state.ids[template.name] = next(iter(ids.values()))
         return instances
 
-    def _resource(self, template: ResourceTemplate, scope: Any, rid: str, state: RunState) -> dict[str, Any]:
+    def _resource(
+        self, template: ResourceTemplate, scopes: list[Any], rid: str, state: RunState
+    ) -> dict[str, Any]:
+        resource = self._build(template, scopes[0], rid, state)
+        for scope in scopes[1:]:
+            merge_into(resource, self._build(template, scope, rid, state))
+        return {"fullUrl": f"urn:uuid:{rid}", "resource": resource}
+
+    def _build(self, template: ResourceTemplate, scope: Any, rid: str, state: RunState) -> dict[str, Any]:
         meta: dict[str, Any] = {"source": self.spec.partner_system}
         resource: dict[str, Any] = {"resourceType": template.resource_type, "id": rid, "meta": meta}
         for assignment in template.assignments:
@@ -180,7 +240,7 @@ class CompiledMapping:
         ]
         if labels:
             meta["security"] = labels
-        return {"fullUrl": f"urn:uuid:{rid}", "resource": resource}
+        return resource
 
     def _drop_nulls(self, value: Any) -> Any:
         """Remove values listed in ``source.null_values`` (e.g. "NULL" in France Travail extractions)."""
@@ -239,28 +299,44 @@ class CompiledMapping:
         *,
         writer: bool = False,
     ) -> dict[str, Any]:
-        """Reader (or writer) options with run-time overrides, ``${NAME}`` resolved (variables, then env)."""
+        """Reader options (``source.options``), or writer options (``source.writer_options``), with run-time
+        overrides; ``${NAME}`` resolved from ``variables``, then the environment, then the spec variables."""
+        section = "writer_options" if writer else "options"
         options = dict(self.spec.source.writer_options if writer else self.spec.source.options)
         options.update(overrides or {})
-        return {key: self._resolve(key, value, variables or {}) for key, value in options.items()}
+        return {key: self._resolve(section, key, value, variables or {}) for key, value in options.items()}
 
-    def _resolve(self, key: str, value: Any, variables: Mapping[str, str]) -> Any:
+    def _resolve(self, section: str, key: str, value: Any, variables: Mapping[str, str]) -> Any:
         if not isinstance(value, str):
             return value
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
-            found = variables.get(name, os.environ.get(name))
+            found = variables.get(name, os.environ.get(name, self.spec.variables.get(name)))
             if found is None:
+                file, line = self._option_sources.get((section, key), (str(self.spec.path), None))
                 raise ConfigurationError(
-                    f"source.options.{key}: variable ${{{name}}} is not set (give it with --var {name}=… "
+                    f"source.{section}.{key}: variable ${{{name}}} is not set (give it with --var {name}=… "
                     f"or the environment)",
-                    file=str(self.spec.path),
-                    line=self._option_lines.get(key),
+                    file=file,
+                    line=line,
                 )
-            return found
+            return str(found)
 
-        return _VARIABLE.sub(substitute, value)
+        return VARIABLE.sub(substitute, value)
+
+
+def merge_into(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """``on_duplicate_key: merge``: objects merge key by key, lists gain the items they lack, and for a
+    value set in both the first one stays."""
+    for key, value in extra.items():
+        current = target.get(key)
+        if key not in target or is_empty(current):
+            target[key] = value
+        elif isinstance(current, dict) and isinstance(value, Mapping):
+            merge_into(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            current.extend(item for item in value if item not in current)
 
 
 def bundle_view(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -31,6 +31,9 @@ from gateway.model import codesystems
 Location = tuple[str | int, ...]
 SENSITIVITY_CODES = frozenset({"health", "disability", "social-difficulty", "justice", "nir"})
 _FIELD_PATH = re.compile(r"^[^.\[\]]+(?:\.[^.\[\]]+)*(?:\[\])?$")
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""``${NAME}``: a spec variable in constants and transform parameters, a run-time one in codec options."""
+DUPLICATE_KEY_POLICIES = ("reject", "merge", "first")
 _FORMS: dict[str, frozenset[str]] = {
     "from": frozenset({"from", "transforms", "default", "when", "required", "description"}),
     "const": frozenset({"const", "when", "description"}),
@@ -61,6 +64,9 @@ class ResourceTemplate:
     when: Expression | None = None
     foreach: Expression | None = None
     security: tuple[SecurityLabel, ...] = ()
+    on_duplicate_key: str = "reject"
+    """``foreach`` items with one id key: ``reject`` the record, ``merge`` their resources or keep the
+    ``first``."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,6 @@ class ReverseSpec:
 class SourceSpec:
     codec: str
     options: Mapping[str, Any]
-    option_locations: Mapping[str, Location]
     null_values: frozenset[str] = frozenset()
     writer_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -94,12 +99,38 @@ class MappingSpec:
     resources: tuple[ResourceTemplate, ...]
     reverse: ReverseSpec | None
     path: Path
+    variables: Mapping[str, str] = field(default_factory=dict)
+    """Spec variables (``variables:`` defaults, overridden by ``extends`` and ``load_mapping``/``bind``)."""
+
+
+def substitute(value: Any, variables: Mapping[str, str], location: Location) -> Any:
+    """``${NAME}`` replaced in every string of ``value`` (recursively); SpecError for an undeclared name."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in variables:
+                declared = ", ".join(sorted(variables)) or "none"
+                raise SpecError(
+                    location, f"variable ${{{name}}} is not declared under variables: ({declared})"
+                )
+            return variables[name]
+
+        return VARIABLE.sub(one, value)
+    if isinstance(value, list):
+        return [substitute(item, variables, (*location, index)) for index, item in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {key: substitute(item, variables, (*location, key)) for key, item in value.items()}
+    return value
 
 
 @dataclass
 class _Compiler:
     env: BuildEnv
     direction: Direction
+    variables: Mapping[str, str] = field(default_factory=dict)
     refs: list[tuple[Location, str, bool]] = field(default_factory=list)
 
     def expression(self, text: Any, location: Location) -> Expression:
@@ -124,6 +155,7 @@ class _Compiler:
 
     def step(self, item: Any, location: Location, direction: Direction) -> Step:
         name, params = split_transform(item, location)
+        params = substitute(params, self.variables, location)
         try:
             return build_step(name, params, self.env, direction)
         except ParamError as exc:
@@ -161,7 +193,7 @@ class _Compiler:
             )
         when = self.optional_expression(spec, "when", location)
         if form == "const":
-            return ConstNode(spec["const"], when)
+            return ConstNode(substitute(spec["const"], self.variables, (*location, "const")), when)
         if form == "ref":
             if self.direction != "forward":
                 raise SpecError(location, "ref is only for resources (forward direction)")
@@ -207,14 +239,20 @@ def parse_field_path(key: Any, location: Location, flat: bool = False) -> tuple[
     return ((body,) if flat else tuple(body.split("."))), append
 
 
-def compile_spec(data: Mapping[str, Any], spec_file: Path) -> MappingSpec:
-    """Build a :class:`MappingSpec` from a spec tree that passed the JSON Schema."""
+def compile_spec(
+    data: Mapping[str, Any], spec_file: Path, variables: Mapping[str, str] | None = None
+) -> MappingSpec:
+    """Build a :class:`MappingSpec` from a spec tree that passed the JSON Schema.
+
+    ``variables``: the values of the spec variables (default: the ``variables:`` section's defaults).
+    """
+    values = dict(data.get("variables") or {}) if variables is None else dict(variables)
     crosswalks = {
         name: load_crosswalk(name, (spec_file.parent / str(path)).resolve())
         for name, path in (data.get("crosswalks") or {}).items()
     }
     env = BuildEnv(crosswalks)
-    compiler = _Compiler(env, "forward")
+    compiler = _Compiler(env, "forward", values)
     resources = tuple(
         _resource(compiler, raw, ("resources", index)) for index, raw in enumerate(data["resources"])
     )
@@ -229,24 +267,26 @@ def compile_spec(data: Mapping[str, Any], spec_file: Path) -> MappingSpec:
         if by_name[target].foreach is not None and not has_key:
             raise SpecError(location, f"resource {target!r} has a foreach: the ref needs a key")
     source = data["source"]
-    options = dict(source.get("options") or {})
+    partner = data["partner"]
     return MappingSpec(
         name=data["name"],
         version=str(data["version"]),
         description=data.get("description", ""),
-        partner_system=data["partner"]["system"],
-        format_version=str(data["partner"].get("format_version", "")),
+        partner_system=substitute(partner["system"], values, ("partner", "system")),
+        format_version=substitute(
+            str(partner.get("format_version", "")), values, ("partner", "format_version")
+        ),
         source=SourceSpec(
             source["codec"],
-            options,
-            {key: ("source", "options", key) for key in options},
+            dict(source.get("options") or {}),
             frozenset(source.get("null_values") or ()),
             dict(source.get("writer_options") or {}),
         ),
         crosswalks=crosswalks,
         resources=resources,
-        reverse=_reverse(data, resources, env),
+        reverse=_reverse(data, resources, env, values),
         path=spec_file,
+        variables=values,
     )
 
 
@@ -274,28 +314,42 @@ def _resource(compiler: _Compiler, raw: Mapping[str, Any], location: Location) -
             else compiler.optional_expression(item, "when", (*location, "security", index))
         )
         security.append(SecurityLabel(code, when))
+    foreach = compiler.optional_expression(raw, "foreach", location)
+    on_duplicate_key = raw.get("on_duplicate_key", "reject")
+    if on_duplicate_key not in DUPLICATE_KEY_POLICIES:
+        raise SpecError(
+            (*location, "on_duplicate_key"), f"on_duplicate_key is one of {', '.join(DUPLICATE_KEY_POLICIES)}"
+        )
+    if foreach is None and "on_duplicate_key" in raw:
+        raise SpecError(
+            (*location, "on_duplicate_key"), "on_duplicate_key applies to a resource with a foreach"
+        )
     return ResourceTemplate(
         name=raw["name"],
         resource_type=resource_type,
         id_expr=compiler.expression(raw["id"], (*location, "id")),
         assignments=compiler.fields(raw["fields"], (*location, "fields"), resource_type),
         when=compiler.optional_expression(raw, "when", location),
-        foreach=compiler.optional_expression(raw, "foreach", location),
+        foreach=foreach,
         security=tuple(security),
+        on_duplicate_key=str(on_duplicate_key),
     )
 
 
 def _reverse(
-    data: Mapping[str, Any], resources: Sequence[ResourceTemplate], env: BuildEnv
+    data: Mapping[str, Any],
+    resources: Sequence[ResourceTemplate],
+    env: BuildEnv,
+    variables: Mapping[str, str],
 ) -> ReverseSpec | None:
     raw = data.get("reverse")
     if raw is None:
         return None
     if raw == "auto":
         raw = {"auto": True}
-    compiler = _Compiler(env, "reverse")
+    compiler = _Compiler(env, "reverse", variables)
     flat = bool(raw.get("flat", False))
-    derived = _derive(data, resources, env, flat) if raw.get("auto") else {}
+    derived = _derive(data, resources, env, flat, variables) if raw.get("auto") else {}
     explicit = compiler.fields(raw["fields"], ("reverse", "fields"), "", flat) if raw.get("fields") else ()
     by_parts: dict[tuple[str, ...], Assignment] = dict(derived)
     for assignment in explicit:
@@ -316,7 +370,11 @@ def _quote(name: str) -> str:
 
 
 def _derive(
-    data: Mapping[str, Any], resources: Sequence[ResourceTemplate], env: BuildEnv, flat: bool
+    data: Mapping[str, Any],
+    resources: Sequence[ResourceTemplate],
+    env: BuildEnv,
+    flat: bool,
+    variables: Mapping[str, str],
 ) -> dict[tuple[str, ...], Assignment]:
     """Reverse assignments for the simple 1:1 forward fields (see docs/mapping-spec.md, auto-derivation)."""
     type_count = Counter(r.resource_type for r in resources)
@@ -328,23 +386,34 @@ def _derive(
         for key, spec in raw_fields.items():
             specs = spec if isinstance(spec, list) else [spec]
             for item in specs:
-                derived_assignment = _derive_one(template.resource_type, key, item, len(specs), env, flat)
+                derived_assignment = _derive_one(
+                    template.resource_type, key, item, len(specs), env, flat, variables
+                )
                 if derived_assignment is not None:
                     derived.setdefault(derived_assignment.parts, derived_assignment)
     return derived
 
 
 def _derive_one(
-    resource_type: str, key: str, spec: Any, same_appends: int, env: BuildEnv, flat: bool
+    resource_type: str,
+    key: str,
+    spec: Any,
+    same_appends: int,
+    env: BuildEnv,
+    flat: bool,
+    variables: Mapping[str, str],
 ) -> Assignment | None:
     if isinstance(spec, str):
         spec = {"from": spec}
     if not isinstance(spec, Mapping) or "from" not in spec or "when" in spec:
         return None
     source = compile_expression(spec["from"])
-    if source.simple_path is None or source.root is not None:
+    if source.simple_path is None:
         return None
-    transforms = [split_transform(item, ()) for item in spec.get("transforms") or ()]
+    transforms = [
+        (name, substitute(params, variables, ()))
+        for name, params in (split_transform(item, ()) for item in spec.get("transforms") or ())
+    ]
     try:
         inverse = tuple(build_step(name, params, env, "inverse") for name, params in reversed(transforms))
     except NotInvertible:

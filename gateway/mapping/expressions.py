@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from jmespath import functions as jp_functions
@@ -41,7 +41,7 @@ Path = tuple[str, ...]
 Fast = Callable[[Any, "Roots"], Any]
 
 ROOT_NAMES = ("record", "context", "view")
-"""``$record``: the whole record data; ``$context``: the record's context; ``$view``: the reverse Bundle view."""
+"""``$record``: the record data; ``$context``: the record's context; ``$view``: the reverse Bundle view."""
 _ROOT_TOKEN = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?")
 _DATE_FUNCTIONS = {"to_iso_date": 1, "days_between": 2, "months_between": 2, "add_days": 2}
 """Date functions → index of their format argument (checked at load when it is a literal)."""
@@ -86,6 +86,10 @@ def months_between(start: dt.date, end: dt.date) -> int:
     return months
 
 
+_DATE_ARG: Any = {"types": ["string", "null"]}
+_FORMAT_ARG: Any = {"types": ["string"]}
+
+
 class _GatewayFunctions(jp_functions.Functions):
     """Custom JMESPath functions: safe, side-effect free helpers written in Python."""
 
@@ -96,22 +100,22 @@ class _GatewayFunctions(jp_functions.Functions):
         target, index = reference.get("reference"), REFERENCE_INDEX.get()
         return index.get(target) if isinstance(target, str) and index is not None else None
 
-    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
+    @jp_functions.signature(_DATE_ARG, _FORMAT_ARG)
     def _func_to_iso_date(self, value: Any, fmt: str) -> Any:
         day = _parse_date(value, fmt)
         return day.isoformat() if day is not None else None
 
-    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string", "null"]}, {"types": ["string"]})
+    @jp_functions.signature(_DATE_ARG, _DATE_ARG, _FORMAT_ARG)
     def _func_days_between(self, start: Any, end: Any, fmt: str) -> Any:
         first, last = _parse_date(start, fmt), _parse_date(end, fmt)
         return (last - first).days if first is not None and last is not None else None
 
-    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string", "null"]}, {"types": ["string"]})
+    @jp_functions.signature(_DATE_ARG, _DATE_ARG, _FORMAT_ARG)
     def _func_months_between(self, start: Any, end: Any, fmt: str) -> Any:
         first, last = _parse_date(start, fmt), _parse_date(end, fmt)
         return months_between(first, last) if first is not None and last is not None else None
 
-    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["number"]}, {"types": ["string"]})
+    @jp_functions.signature(_DATE_ARG, {"types": ["number"]}, _FORMAT_ARG)
     def _func_add_days(self, value: Any, days: Any, fmt: str) -> Any:
         day = _parse_date(value, fmt)
         if day is None or isinstance(days, bool) or int(days) != days:
@@ -178,26 +182,28 @@ def _tokens(expression: str) -> list[dict[str, Any]]:
             offset = match.end()
 
 
-class _Parser(jp_parser.Parser):  # type: ignore[misc]
-    """JMESPath's parser with ``root`` tokens as primary expressions."""
+class _Parser(jp_parser.Parser):
+    """JMESPath's parser with ``root`` tokens as primary expressions (its private parts are untyped)."""
 
-    BINDING_POWER = {**jp_parser.Parser.BINDING_POWER, "root": 0}
-    _CACHE: dict[str, Any] = {}
+    BINDING_POWER: ClassVar[dict[str, int]] = {**jp_parser.Parser.BINDING_POWER, "root": 0}
+    _CACHE: ClassVar[dict[str, Any]] = {}
 
     def _parse(self, expression: str) -> Any:
-        self._tokens = _tokens(expression)
-        self._index = 0
-        parsed = self._expression(binding_power=0)
-        if not self._current_token() == "eof":
-            token = self._lookahead_token(0)
-            raise ParseError(token["start"], token["value"], token["type"], f"Unexpected token: {token['value']}")
+        engine: Any = self
+        engine._tokens = _tokens(expression)
+        engine._index = 0
+        parsed = engine._expression(binding_power=0)
+        if engine._current_token() != "eof":
+            token = engine._lookahead_token(0)
+            message = f"Unexpected token: {token['value']}"
+            raise ParseError(token["start"], token["value"], token["type"], message)
         return parsed
 
     def _token_nud_root(self, token: Mapping[str, Any]) -> dict[str, Any]:
         return {"type": "root", "value": token["value"], "children": []}
 
 
-class _Interpreter(jp_visitor.TreeInterpreter):  # type: ignore[misc]
+class _Interpreter(jp_visitor.TreeInterpreter):
     """JMESPath's interpreter, knowing the roots of one evaluation."""
 
     def __init__(self, roots: Roots) -> None:
@@ -212,8 +218,9 @@ def parse(text: str) -> Mapping[str, Any]:
     """The AST of ``text``; ExpressionError with JMESPath's message on a syntax error."""
     if not text.strip():
         raise ExpressionError("empty expression")
+    parser: Any = _Parser()
     try:
-        ast: Mapping[str, Any] = _Parser()._do_parse(text)
+        ast: Mapping[str, Any] = parser._do_parse(text)
     except JMESPathError as exc:
         raise ExpressionError(f"invalid JMESPath expression {text!r}: {exc}") from None
     _check_calls(ast, text)
@@ -277,19 +284,20 @@ class Expression:
 def compile_expression(text: str) -> Expression:
     """Compile ``text``; raises ExpressionError with JMESPath's message on a syntax error."""
     ast = parse(text)
+    tree: Any = ast
     roots = frozenset(_roots_of(ast))
     fast = _fast(ast)
     if fast is None:
         if roots:
 
             def search(data: Any, scope_roots: Roots) -> Any:
-                return _Interpreter(scope_roots).visit(ast, data)
+                return _Interpreter(scope_roots).visit(tree, data)
 
         else:
             shared = jp_visitor.TreeInterpreter(_OPTIONS)
 
             def search(data: Any, scope_roots: Roots) -> Any:
-                return shared.visit(ast, data)
+                return shared.visit(tree, data)
 
         fast = search
     return Expression(text, ast, _field_chain(ast), roots, fast)

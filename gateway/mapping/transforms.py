@@ -442,7 +442,7 @@ def _build_time(params: dict[str, Any], env: BuildEnv, direction: Direction) -> 
     if direction != "forward":
         first = formats[0]
         if first.has_date and first.regex is not None:
-            raise ParamError(f"time: the first format writes the value and must be time-only, not {first.text!r}")
+            raise ParamError(f"time: the first format (used to write) must be time-only ({first.text!r})")
 
         def to_partner(value: Any) -> str:
             moment = _parse_iso_time(value)

@@ -34,8 +34,10 @@ def translate_stream(
     """Read partner records from ``stream`` and map each; bad records are yielded as errors, not raised.
 
     ``context`` is merged into every record's context: what the caller knows and the payload does not say
-    (e.g. the individual an API answer is about).
+    (e.g. the individual an API answer is about). ``variables`` fill ``${NAME}`` in codec options and set the
+    spec's own variables (``CompiledMapping.bind``).
     """
+    mapping = mapping.bind(variables)
     reader = make_codec(mapping).reader(mapping.codec_options(options, variables))
     for item in reader.read(stream, source_name=source_name):
         if isinstance(item, SkippableRecordError):
@@ -66,9 +68,16 @@ def translate_file(
 
 
 def reverse_bundles(
-    bundles: Iterable[Mapping[str, Any]], mapping: CompiledMapping
+    bundles: Iterable[Mapping[str, Any]],
+    mapping: CompiledMapping,
+    *,
+    variables: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, Any] | SkippableRecordError]:
-    """Partner records for each Bundle; a Bundle that cannot be reversed is yielded as an error."""
+    """Partner records for each Bundle; a Bundle that cannot be reversed is yielded as an error.
+
+    ``variables`` set the spec's own variables (``CompiledMapping.bind``), as when translating forward.
+    """
+    mapping = mapping.bind(variables)
     for bundle in bundles:
         try:
             yield from mapping.from_canonical(bundle)
@@ -84,6 +93,8 @@ def write_partner(
     options: Mapping[str, Any] | None = None,
     variables: Mapping[str, str] | None = None,
 ) -> int:
-    """Write partner records with the mapping's codec writer; returns how many were written."""
+    """Write partner records with the codec writer built from ``source.writer_options`` (not the reader's
+    ``source.options``), ``options`` overriding them; returns how many were written."""
+    mapping = mapping.bind(variables)
     writer = make_codec(mapping).writer(mapping.codec_options(options, variables, writer=True))
     return writer.write(records, stream)

@@ -29,7 +29,14 @@ from gateway.audit import AuditLog, DecisionEntry, KeyedPseudonymiser
 from gateway.audit.locking import chain_transaction
 from gateway.clock import utcnow
 from gateway.delivery.outbox import new_item_row
-from gateway.errors import ConfigurationError, FatalError, PolicyDenied, SkippableRecordError
+from gateway.delivery.render import CANONICAL_CONTENT_TYPE
+from gateway.errors import (
+    ConfigurationError,
+    FatalError,
+    PolicyDenied,
+    SkippableRecordError,
+    UnreadableFileError,
+)
 from gateway.logging_setup import get_logger
 from gateway.mapping import MappingCatalog, translate_stream
 from gateway.model.identifiers import is_personal
@@ -129,16 +136,7 @@ class Processor:
             return summary  # done already, or another processor (node) is on it
         try:
             endpoint = self.endpoints.endpoint(row.endpoint)
-            if not endpoint.mapping:
-                raise ConfigurationError(f"endpoint {endpoint.name} has no mapping")
-            mapping = self.catalog.get(endpoint.mapping)
-            outcomes = translate_stream(
-                io.BytesIO(row.payload),
-                mapping,
-                source_name=row.source_name or f"exchange {exchange_id}",
-                options=endpoint.codec_options or None,
-                variables={**self.variables, **endpoint.variables},
-            )
+            outcomes = self._decode(row, endpoint)
             self._run(row, endpoint, outcomes, int(done or 0), at, summary, progress)
         except FatalError as error:
             self._fail(exchange_id, error, summary)
@@ -155,6 +153,20 @@ class Processor:
             refused=summary.refused,
         )
         return summary
+
+    def _decode(self, row: Any, endpoint: Endpoint) -> Iterator[dict[str, Any] | SkippableRecordError]:
+        """Records of a stored exchange: canonical Bundles as they are, or the endpoint's mapping."""
+        if row.content_type == CANONICAL_CONTENT_TYPE:
+            return iter([_canonical_bundle(row.payload, row.source_name or f"exchange {row.id}")])
+        if not endpoint.mapping:
+            raise ConfigurationError(f"endpoint {endpoint.name} has no mapping")
+        return translate_stream(
+            io.BytesIO(row.payload),
+            self.catalog.get(endpoint.mapping),
+            source_name=row.source_name or f"exchange {row.id}",
+            options=endpoint.codec_options or None,
+            variables={**self.variables, **endpoint.variables},
+        )
 
     def reprocess(self, exchange_id: str) -> ExchangeSummary:
         """Replay a failed exchange from its stored payload (after the cause was fixed)."""
@@ -391,6 +403,17 @@ class Processor:
                 if system and value and is_personal(system):
                     return self.pseudonymiser.pseudonym(system, str(value))[:64]
         return None
+
+
+def _canonical_bundle(payload: bytes, source: str) -> dict[str, Any] | SkippableRecordError:
+    """A Bundle submitted in canonical form (partner API); validation happens like for mapped ones."""
+    try:
+        document = json.loads(payload)
+    except ValueError as error:
+        raise UnreadableFileError(f"not JSON: {type(error).__name__}", file=source) from None
+    if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
+        return SkippableRecordError("not a canonical Bundle", file=source, record=1, field="resourceType")
+    return document
 
 
 def _chunk_time(chunk: _Chunk) -> datetime:

@@ -44,7 +44,11 @@ def test_published_exports_are_consumed_delivered_and_acknowledged(tmp_path: Pat
                 "mapping": "plie-participants-json",
                 "transport": {
                     "type": "amqp",
-                    "options": {"url": AMQP_URL, "queue": inbox, "declare": {"quorum": True, "delivery_limit": 3}},
+                    "options": {
+                        "url": AMQP_URL,
+                        "queue": inbox,
+                        "declare": {"quorum": True, "delivery_limit": 3},
+                    },
                 },
             },
             "ft-api-partenaires-hdf": {

@@ -3,6 +3,7 @@ log, duplicates, dead letters, replay and a replay refused after the convention 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -231,3 +232,24 @@ def test_interrupted_processing_resumes_without_duplicates(
     numbers = _count(gateway, records, records.c.exchange_id == receipt.exchange_id)
     assert numbers == total
     assert PLIE_SIRET in payload.decode()
+
+
+def test_canonical_bundles_submitted_through_the_api_are_enforced_like_mapped_ones(
+    gateway: Gateway, receiver: Receiver
+) -> None:
+    from gateway.delivery.render import CANONICAL_CONTENT_TYPE
+    from gateway.mapping import translate_stream
+
+    mapping = gateway.catalog.get("plie-participants-csv")
+    bundle = next(b for b in translate_stream(io.BytesIO(plie_file(1)), mapping) if isinstance(b, dict))
+    envelope = Envelope(
+        "plie-in", "plie-mel", "api", json.dumps(bundle).encode(), content_type=CANONICAL_CONTENT_TYPE
+    )
+    exchange_id = receive(gateway.engine, envelope).exchange_id
+    summary = gateway.processor.process(exchange_id, at=AT)
+    assert (summary.read, summary.mapped, summary.queued) == (1, 1, 1)
+    assert _drain(gateway) == 1
+    [body] = receiver.accepted.values()
+    delivered = json.loads(body)
+    person = next(e["resource"] for e in delivered["entry"] if e["resource"]["resourceType"] == "Person")
+    assert "address" not in person and NIR_SYSTEM not in {i["system"] for i in person.get("identifier", [])}

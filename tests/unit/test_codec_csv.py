@@ -90,11 +90,49 @@ def test_empty_file_is_unreadable() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"delimiter": ":"}, {"encoding": "ebcdic"}, {"aliases": ["nom"]}, {"unknown": 1}, {"quotechar": "''"}],
+    [
+        {"delimiter": ":"},
+        {"encoding": "ebcdic"},
+        {"aliases": ["nom"]},
+        {"unknown": 1},
+        {"quotechar": "''"},
+        {"short_rows": "truncate"},
+    ],
 )
 def test_bad_options_name_the_option(options: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError, match=repr(next(iter(options)))):
         CsvCodec().reader(options)
+
+
+SHORT = b"a;b;tags\n1;2;x|y\n3\n4;5\n6;7;8;9\n\n10;;z\n"
+
+
+def test_short_rows_are_rejected_by_default() -> None:
+    items = read(SHORT, multi_values={"tags": "|"})
+    assert [isinstance(i, SourceRecord) for i in items] == [True, False, False, False, True]
+    short = items[1]
+    assert isinstance(short, SkippableRecordError)
+    assert (short.line, short.record) == (3, 2) and "1 columns, header has 3" in str(short)
+
+
+def test_short_rows_pad_gives_none_for_missing_trailing_cells() -> None:
+    items = read(SHORT, short_rows="pad", multi_values={"tags": "|"})
+    records = [i for i in items if isinstance(i, SourceRecord)]
+    assert [r.data for r in records] == [
+        {"a": "1", "b": "2", "tags": ["x", "y"]},
+        {"a": "3", "b": None, "tags": None},
+        {"a": "4", "b": "5", "tags": None},
+        {"a": "10", "b": None, "tags": ["z"]},
+    ]
+    assert [r.line for r in records] == [2, 3, 4, 7]
+    (long_row,) = [i for i in items if isinstance(i, SkippableRecordError)]
+    assert long_row.line == 5 and "4 columns, header has 3" in str(long_row)  # too long: still rejected
+
+
+def test_short_rows_is_accepted_by_the_writer() -> None:
+    out = io.BytesIO()
+    assert CsvCodec().writer({"short_rows": "pad"}).write([{"a": "1"}], out) == 1
+    assert out.getvalue() == b"a\r\n1\r\n"
 
 
 def test_writer_quotes_minimally_and_joins_multi_values() -> None:

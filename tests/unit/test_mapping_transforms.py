@@ -47,8 +47,8 @@ def crosswalk_env(tmp_path: Path) -> BuildEnv:
 def test_every_registered_transform_is_tested_here() -> None:
     tested = {
         "trim", "upper", "lower", "title", "split", "join", "concat", "first", "default", "regex_extract",
-        "integer", "decimal", "boolean", "date", "datetime", "nir15", "nir13", "crosswalk", "map", "coding",
-        "identifier",
+        "integer", "decimal", "boolean", "date", "datetime", "time", "nir15", "nir13", "crosswalk", "map",
+        "coding", "identifier",
     }  # fmt: skip
     assert set(TRANSFORMS) == tested
 
@@ -183,6 +183,58 @@ def test_datetime_forward_and_reverse() -> None:
     assert apply("datetime", "YYYY-MM-DD HH:mm:ss.S", "2020-02-13T09:30:00+00:00", "reverse") == (
         "2020-02-13 10:30:00.0"
     )
+
+
+@pytest.mark.parametrize(
+    ("formats", "raw", "expected"),
+    [
+        ("HH:mm:ss", "09:05:30", "09:05:30"),
+        ("HH:mm", "23:59", "23:59:00"),
+        ("HHmmss", "070000", "07:00:00"),
+        (["HH:mm:ss", "HH:mm"], "18:45", "18:45:00"),
+        ("YYYY-MM-DD HH:mm:ss", "2024-05-02 14:00:00", "14:00:00"),  # the time of a date-time
+        ("ISO", "2024-05-02T07:00:00+00:00", "09:00:00"),  # offset → Europe/Paris (summer time)
+        ("ISO", "10:15:00", "10:15:00"),
+    ],
+)
+def test_time_forward(formats: Any, raw: str, expected: str) -> None:
+    assert apply("time", formats, raw) == expected
+
+
+def test_time_reverse_writes_the_local_time_of_a_datetime() -> None:
+    assert apply("time", "HH:mm:ss", "2024-05-02T09:00:00+02:00", "reverse") == "09:00:00"
+    assert apply("time", "HH:mm:ss", "2024-01-15T08:00:00+00:00", "reverse") == "09:00:00"  # winter: +01
+    assert apply("time", "HHmm", "09:30:00", "inverse") == "0930"
+    assert apply("datetime", "HH:mm:ss", "2024-05-02T07:00:00+00:00", "reverse") == "09:00:00"
+
+
+def test_time_only_formats_are_refused_where_a_date_is_needed() -> None:
+    with pytest.raises(TransformError) as error:
+        apply("time", "HH:mm:ss", "25:00:00")
+    assert "25:00" not in str(error.value)
+    with pytest.raises(TransformError):
+        apply("time", "HH:mm:ss", "9h30")
+    for name in ("date", "datetime"):
+        with pytest.raises(ParamError, match="no date part"):
+            build_step(name, "HH:mm:ss", ENV, "forward")
+    with pytest.raises(ParamError, match="no date part"):
+        build_step("date", "HH:mm", ENV, "reverse")
+    with pytest.raises(ParamError, match="time-only"):
+        build_step("time", "YYYY-MM-DD HH:mm", ENV, "reverse")
+    with pytest.raises(ParamError, match="needs a year"):
+        build_step("time", "HH", ENV, "forward")  # hours alone are not a time
+
+
+@given(st.times().map(lambda t: t.replace(microsecond=0)), st.sampled_from(["HH:mm:ss", "HHmmss", "ISO"]))
+def test_time_round_trip(clock: dt.time, fmt: str) -> None:
+    partner = (
+        clock.isoformat()
+        if fmt == "ISO"
+        else compile_format(fmt).format(dt.datetime.combine(dt.date(1900, 1, 1), clock))
+    )
+    iso = apply("time", fmt, partner)
+    assert iso == clock.isoformat()
+    assert apply("time", fmt, iso, "inverse") == partner
 
 
 DATE_FORMATS = ["DDMMYYYY", "YYYYMMDD", "DD/MM/YYYY", "YYYY-MM-DD", "D/M/YYYY", "YYYY-MM-DD HH:mm:ss.S"]

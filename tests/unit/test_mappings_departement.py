@@ -87,29 +87,67 @@ def test_drome_xlsx_maps_every_filled_row(domain_data: Path) -> None:
         assert person["household"]["reference"] == f"Household/{household['id']}"
 
 
-def _normalised(spec: dict[str, Any], code: str) -> dict[str, Any]:
-    text = json.dumps(
-        {k: v for k, v in spec.items() if k not in {"name", "description", "partner", "source"}}
-    )
-    loaded: dict[str, Any] = json.loads(
-        text.replace(f"urn:fr:departement:{code}:", "urn:fr:departement:generique:")
-    )
-    return loaded
-
-
 def _load(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     return data
 
 
 @pytest.mark.parametrize(("name", "code"), PER_DEPARTEMENT.items())
-def test_per_departement_spec_differs_from_generic_only_in_source_and_code(name: str, code: str) -> None:
-    generic = _load(GENERIC / "mapping.yaml")
+def test_per_departement_spec_only_extends_the_generic_one(name: str, code: str) -> None:
     local = _load(ROOT / "mappings" / name / "mapping.yaml")
-    assert _normalised(local, code) == _normalised(generic, "generique")
-    for csv_file in (GENERIC / "crosswalks").glob("*.csv"):
-        assert (ROOT / "mappings" / name / "crosswalks" / csv_file.name).read_bytes() == csv_file.read_bytes()
+    assert local["extends"] == GENERIC.name
+    assert set(local) <= {"extends", "name", "version", "description", "partner", "variables", "source"}
+    assert local["variables"] == {"DEPARTEMENT": code}
+    assert not (ROOT / "mappings" / name / "crosswalks").exists()  # the generic crosswalks are used
+    generic = _load(GENERIC / "mapping.yaml")
     assert set(local["source"]["options"]["aliases"]) <= set(generic["source"]["options"]["aliases"])
+    m = mapping(name)
+    assert m.spec.partner_system == f"urn:fr:departement:{code}:export-beneficiaires"
+    assert f"Person.identifier[urn:fr:departement:{code}:id]" in m.emitted_field_paths()
+    assert not any("generique" in path for path in m.emitted_field_paths())
+    # inherited and merged options: the generic null literals and columns, the local sheet and aliases
+    options = m.codec_options()
+    assert options["columns"] == generic["source"]["options"]["columns"]
+    assert options["null_literals"] == generic["source"]["options"]["null_literals"]
+    assert options["aliases"] == local["source"]["options"]["aliases"]
+    assert m.codec_options(writer=True) == options
+
+
+def _without_ids(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """Resources with ids and references blanked (ids hash the mapping name)."""
+    text = json.dumps([e["resource"] for e in bundle["entry"]])
+    for entry in bundle["entry"]:
+        text = text.replace(entry["resource"]["id"], "ID")
+    out: list[dict[str, Any]] = json.loads(text)
+    return out
+
+
+ROW = {
+    "nom": "Tifour", "prenom": "Sophie", "date_naissance": "01/02/1982", "numero_allocataire": "1234567",
+    "id_departement": "IOD000123", "role": "DEM", "decision_orientation": "emploi",
+    "referent": "ref@cd.example.fr", "cp_ville": "26000 Valence",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "code"), PER_DEPARTEMENT.items())
+def test_per_departement_mapping_is_the_generic_one_with_its_code(name: str, code: str) -> None:
+    local = mapping(name).map_and_validate(SourceRecord(number=1, data=ROW))
+    generic = mapping("departement-export-generique")
+    (person,) = resources(local, "Person")
+    assert {"system": f"urn:fr:departement:{code}:id", "value": "IOD000123"} in person["identifier"]
+    bound = generic.bind({"DEPARTEMENT": code})
+    assert bound is not generic and bound.spec.variables == {"DEPARTEMENT": code}
+    assert generic.bind({"DEPARTEMENT": code}) is bound  # compiled once per value
+    assert _without_ids(bound.to_canonical(SourceRecord(number=1, data=ROW))) == _without_ids(local)
+    unbound = _without_ids(generic.to_canonical(SourceRecord(number=1, data=ROW)))
+    assert unbound != _without_ids(local)
+    assert "urn:fr:departement:generique:id" in json.dumps(unbound)
+    (back,) = mapping(name).from_canonical(local)
+    assert {k: v for k, v in back.items() if v not in (None, "")} == {
+        **{k: v for k, v in ROW.items() if k != "cp_ville"},
+        "code_postal": "26000",
+        "ville": "Valence",
+    }
 
 
 _text = (

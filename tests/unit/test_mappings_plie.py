@@ -7,12 +7,14 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.synthetic import generate
 from adapters.synthetic.plie import MOTIFS_SORTIE
 from gateway.codecs import SourceRecord
+from gateway.errors import SkippableRecordError
 from gateway.mapping import load_mapping, translate_stream
 from gateway.model.strategies import nirs
 from gateway.model.validation import get_validator
@@ -55,21 +57,53 @@ def _participant(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+_NO_STRUCTURE = {"structure_referente_siret": "", "structure_referente_nom": ""}
+_NO_REFERENT = {"referent_nom": "", "referent_prenom": "", "referent_courriel": ""}
+Directory = tuple[list[dict[str, str]], list[dict[str, str]]]
+
+
 @st.composite
-def _parcours(draw: st.DrawFn, index: int) -> dict[str, Any]:
+def _directory(draw: st.DrawFn) -> Directory:
+    """Structures and référents a participant's parcours pick from: a structure (SIRET) always has the same
+    name and a référent (names) the same e-mail, as in a real export."""
+    structures = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {"structure_referente_siret": _digits(14), "structure_referente_nom": _opt(_text)}
+            ),
+            min_size=1,
+            max_size=2,
+            unique_by=lambda s: s["structure_referente_siret"],
+        )
+    )
+    referents = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "referent_nom": _text,
+                    "referent_prenom": _opt(_text),
+                    "referent_courriel": _opt(st.just("ref@plie.example.fr")),
+                }
+            ),
+            min_size=1,
+            max_size=2,
+            unique_by=lambda r: (r["referent_nom"], r["referent_prenom"]),
+        )
+    )
+    return structures, referents
+
+
+@st.composite
+def _parcours(draw: st.DrawFn, index: int, directory: Directory | None = None) -> dict[str, Any]:
+    structures, referents = directory if directory is not None else draw(_directory())
     closed = draw(st.booleans())
-    referent = draw(st.booleans())
-    structure = draw(st.booleans())
     return {
         "id_parcours": f"PAR-{index}",
         "date_entree_plie": draw(_date),
         "date_sortie_plie": draw(_date) if closed else "",
         "motif_sortie": draw(st.sampled_from(MOTIFS_SORTIE)) if closed else "",
-        "referent_nom": draw(_text) if referent else "",
-        "referent_prenom": draw(_opt(_text)) if referent else "",
-        "referent_courriel": draw(_opt(st.just("ref@plie.example.fr"))) if referent else "",
-        "structure_referente_siret": draw(_digits(14)) if structure else "",
-        "structure_referente_nom": draw(_opt(_text)) if structure else "",
+        **draw(st.one_of(st.just(_NO_REFERENT), st.sampled_from(referents))),
+        **draw(st.one_of(st.just(_NO_STRUCTURE), st.sampled_from(structures))),
     }
 
 
@@ -93,7 +127,8 @@ def test_csv_round_trip_keeps_every_field(participant: dict[str, Any], parcours:
 def test_json_round_trip_keeps_every_field(
     participant: dict[str, Any], indexes: list[int], data: st.DataObject
 ) -> None:
-    parcours = [_present(data.draw(_parcours(i))) for i in indexes]
+    directory = data.draw(_directory())
+    parcours = [_present(data.draw(_parcours(i, directory))) for i in indexes]
     document = {**_present(participant), "parcours": parcours}
     bundle = JSON.to_canonical(SourceRecord(1, document))
     assert get_validator().validate(bundle) == []
@@ -124,3 +159,61 @@ def test_generated_csv_identifiers_and_outcomes() -> None:
         if e["resource"]["resourceType"] == "Outcome"
     }
     assert {"emploi-durable-cdi", "formation-qualifiante"} & outcome_codes
+
+
+def _participant_document(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "plie_siret": "12345678900011", "id_participant": "P1", "nom": "Tifour", "prenom": "Sophie",
+        "date_naissance": "01/02/1982",
+        "parcours": [
+            {"id_parcours": "PAR-1", "date_entree_plie": "01/01/2023", "date_sortie_plie": "30/06/2023",
+             "motif_sortie": MOTIFS_SORTIE[0], "structure_referente_siret": "55210055400013",
+             "referent_nom": "Durand", "referent_prenom": "Marc"},
+            {"id_parcours": "PAR-2", "date_entree_plie": "01/09/2023",
+             "structure_referente_siret": "55210055400013", "structure_referente_nom": "Mission locale",
+             "referent_nom": "Durand", "referent_prenom": "Marc", "referent_courriel": "marc@ml.example.fr"},
+        ],
+    }  # fmt: skip
+    document.update(changes)
+    return document
+
+
+def _of(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def test_json_parcours_share_one_structure_and_one_referent() -> None:
+    bundle = JSON.map_and_validate(SourceRecord(1, _participant_document()))
+    structures = [o for o in _of(bundle, "Organization") if o.get("type", {}).get("code") != "plie"]
+    (structure,) = structures
+    assert structure["name"] == "Mission locale"  # missing from the first parcours, taken from the second
+    (agent,) = _of(bundle, "Agent")
+    assert agent["telecom"] == [{"system": "email", "value": "marc@ml.example.fr"}]
+    assert agent["organization"] == {"reference": f"Organization/{structure['id']}"}
+    accompaniments = _of(bundle, "Accompaniment")
+    assert len(accompaniments) == 2
+    for accompaniment in accompaniments:
+        assert accompaniment["performer"] == {"reference": f"Organization/{structure['id']}"}
+        assert accompaniment["referent"] == {"reference": f"Agent/{agent['id']}"}
+    (outcome,) = _of(bundle, "Outcome")
+    assert outcome["accompaniment"] == {"reference": f"Accompaniment/{accompaniments[0]['id']}"}
+
+
+def test_json_parcours_ids_include_the_participant() -> None:
+    first = JSON.to_canonical(SourceRecord(1, _participant_document()))
+    other = JSON.to_canonical(SourceRecord(2, _participant_document(id_participant="P2")))
+    for kind in ("Accompaniment", "Outcome"):
+        assert {r["id"] for r in _of(first, kind)}.isdisjoint(r["id"] for r in _of(other, kind))
+    # the structure is the same organisation whoever the participant
+    assert {r["id"] for r in _of(first, "Organization")} == {r["id"] for r in _of(other, "Organization")}
+
+
+def test_json_repeated_parcours_id_rejects_the_participant_without_values() -> None:
+    document = _participant_document()
+    document["parcours"][1]["id_parcours"] = "PAR-1"
+    with pytest.raises(SkippableRecordError) as caught:
+        JSON.to_canonical(SourceRecord(3, document, line=7, source="participants.json"))
+    error = caught.value
+    assert error.field == "Accompaniment.id" and error.record == 3
+    assert "'accompaniment'" in error.reason and "same id key" in error.reason
+    assert "PAR-1" not in str(error) and "P1" not in str(error)

@@ -7,6 +7,7 @@ import io
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -124,6 +125,13 @@ def _strip(element: etree._Element) -> etree._Element:
 
 
 _id = st.integers(1, 99999).map(str)
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _exists_in_paris(moment: dt.datetime) -> bool:
+    """False for the local times skipped when clocks go forward (02:30 on the last Sunday of March)."""
+    local = moment.replace(tzinfo=PARIS)
+    return local.astimezone(dt.UTC).astimezone(PARIS).replace(tzinfo=None) == moment
 
 
 @st.composite
@@ -139,7 +147,11 @@ def ali_dossiers(draw: st.DrawFn) -> dict[str, Any]:
         }
     rdvs = []
     for id_ali in draw(st.lists(_id, max_size=3, unique=True)):
-        start = draw(st.datetimes(dt.datetime(2015, 1, 1), dt.datetime(2035, 1, 1))).replace(microsecond=0)
+        start = draw(
+            st.datetimes(dt.datetime(2015, 1, 1), dt.datetime(2035, 1, 1))
+            .map(lambda moment: moment.replace(microsecond=0))
+            .filter(_exists_in_paris)
+        )
         rdv: dict[str, Any] = {
             "id_ali": id_ali,
             "id_structurereferente": draw(_id),
@@ -168,3 +180,25 @@ def test_ali_webrsa_round_trip_property(dossier: dict[str, Any]) -> None:
     m = mapping("webrsa-ali-retour-ali")
     bundle = m.map_and_validate(SourceRecord(number=1, data=dossier))
     assert m.from_canonical(bundle) == [dossier]
+
+
+def test_rendez_vous_written_in_paris_local_time() -> None:
+    """A start given in another offset is written as the Europe/Paris date and time (winter and summer)."""
+    m = mapping("webrsa-ali-retour-ali")
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [
+            {"resource": {"resourceType": "Person", "id": "p", "identifier": [
+                {"system": "urn:fr:webrsa:personne", "value": "42"}]}},
+            {"resource": {"resourceType": "Appointment", "id": "a1", "start": "2024-05-02T22:30:00+00:00",
+                          "identifier": [{"system": "urn:fr:webrsa:ali:rendez-vous", "value": "1"}]}},
+            {"resource": {"resourceType": "Appointment", "id": "a2", "start": "2024-01-15T08:00:00Z",
+                          "identifier": [{"system": "urn:fr:webrsa:ali:rendez-vous", "value": "2"}]}},
+        ],
+    }  # fmt: skip
+    (dossier,) = m.from_canonical(bundle)
+    rdvs = dossier["liste_rendez_vous"]["rendez_vous"]
+    assert [(r["date_rdv"], r["heure_rdv"]) for r in rdvs] == [
+        ("2024-05-03", "00:30:00"),
+        ("2024-01-15", "09:00:00"),
+    ]
