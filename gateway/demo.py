@@ -2,8 +2,8 @@
 
 ``make run`` starts the gateway with ``config/endpoints.yaml``: partners drop files in ``var/drop/<partner>``
 and the pollers take them. France Travail's APIs are stood in for by receivers served by the gateway
-under ``/demo/partners/<party>/inbox``. The receiver of ``ft-ara`` starts *down* (it answers 503), so a
-newcomer sees retries, then dead letters; switching it up (console, or ``POST /demo/partners/ft-ara/up``)
+under ``/demo/partners/<party>/inbox``. The receiver of ``ft-hdf`` (France Travail Hauts-de-France) starts *down* (it answers 503), so a
+newcomer sees retries, then dead letters; switching it up (``POST /demo/partners/ft-hdf/up``)
 and replaying the dead letters delivers them once.
 
 Everything here is synthetic (generated identities with valid NIR keys); nothing is a real person.
@@ -35,8 +35,8 @@ PLIE_SIRET = "78451209300013"
 # (inbound endpoint, generator, records, file name, generator options)
 DEMO_FILES: tuple[tuple[str, str, int, str, dict[str, Any]], ...] = (
     ("plie-mel-participants", "plie-csv", 60, "participants-plie-mel.csv", {"plie_siret": PLIE_SIRET}),
-    ("caf26-flux-rsa", "caf-vrsb0801", 40, "RSABEM-demo.xml", {}),
-    ("cd26-beneficiaires", "departement-csv", 40, "beneficiaires-drome.csv", {}),
+    ("caf26-flux-rsa", "caf-vrsb0801", 40, "RSABEM-demo.xml", {"residence_departement": "26"}),
+    ("cd26-beneficiaires", "departement-csv", 40, "beneficiaires-drome.csv", {"residence_departement": "26"}),
     ("aci-dsn", "dsn", 30, "DSN-aci-ateliers-avenir.dsn", {}),
     ("ft-hdf-extraction", "france-travail-csv", 30, "extraction-ft-hdf.csv", {}),
 )
@@ -46,7 +46,7 @@ DEMO_FILES: tuple[tuple[str, str, int, str, dict[str, Any]], ...] = (
 class DemoReceivers:
     """In-memory partner receivers: up or down, deduplicating on the Idempotency-Key like a real API."""
 
-    down: set[str] = field(default_factory=lambda: {"ft-ara"})
+    down: set[str] = field(default_factory=lambda: {"ft-hdf"})
     received: dict[str, dict[str, int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,8 +119,10 @@ def prepare(gateway: Gateway, say: Callable[[str], None] = print) -> list[Path]:
         target.write_bytes(stream.getvalue())
         written.append(target)
     say(f"demo: {len(written)} partner files dropped under {gateway.settings.data_dir / 'drop'}")
-    say("demo: the France Travail ARA receiver starts DOWN: its deliveries retry, then become dead letters;")
-    say("      switch it up with `curl -X POST http://HOST:PORT/demo/partners/ft-ara/up`, then replay them.")
+    say("demo: France Travail Hauts-de-France's receiver starts DOWN: the PLIE's deliveries are retried, then")
+    say("      become dead letters (console > Lettres mortes). Switch it up with")
+    say("      `curl -X POST http://127.0.0.1:PORT/demo/partners/ft-hdf/up`, then replay them (button or")
+    say("      `gateway dlq replay --all`): each is delivered once.")
     log.info("demo.prepared", files=len(written))
     return written
 

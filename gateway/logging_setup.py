@@ -130,6 +130,9 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # httpx logs every request at INFO (with URLs that may carry query identifiers): keep it quiet.
+    for noisy in ("httpx", "httpcore", "paramiko", "pika"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
 
 def get_logger(name: str) -> Any:

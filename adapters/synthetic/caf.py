@@ -75,11 +75,13 @@ def _situation(rng: random.Random, reference: dt.date) -> str:
     return out + "</SituationDossierRSA>"
 
 
-def _foyer(rng: random.Random, number: int, reference: dt.date, departement: str) -> str:
-    head = identity(rng)
+def _foyer(
+    rng: random.Random, number: int, reference: dt.date, departement: str, residence: str | None = None
+) -> str:
+    head = identity(rng, residence_departement=residence)
     personnes = [_personne(head, "DEM", rng, True)]
     if rng.random() < 0.35:
-        personnes.append(_personne(identity(rng), "CJT", rng, False))
+        personnes.append(_personne(identity(rng, residence_departement=residence), "CJT", rng, False))
     commune = head.residence
     return "".join(
         [
@@ -119,7 +121,13 @@ def _foyer(rng: random.Random, number: int, reference: dt.date, departement: str
     )  # fmt: skip
 
 
-def write_xml(records: int, stream: BinaryIO, seed: int, departement: str = "052") -> int:
+def write_xml(
+    records: int,
+    stream: BinaryIO,
+    seed: int,
+    departement: str = "052",
+    residence_departement: str | None = None,
+) -> int:
     rng = random.Random(seed)  # noqa: S311 (fake data, not security)
     reference = dt.date(2025, 2, 28)
     header = (
@@ -130,7 +138,11 @@ def write_xml(records: int, stream: BinaryIO, seed: int, departement: str = "052
     )
     stream.write(header.encode(ENCODING))
     for number in range(1, records + 1):
-        stream.write(_foyer(rng, number, reference, departement).encode(ENCODING, errors="replace"))
+        stream.write(
+            _foyer(rng, number, reference, departement, residence_departement).encode(
+                ENCODING, errors="replace"
+            )
+        )
     stream.write(
         f"<TransmissionFlux>{_e('NBTOTDOSRSATRANSM', f'{records:08d}')}"
         f"{_e('NBTOTDOSRSATRANSMANO', '00000000')}</TransmissionFlux></Racine>\n".encode(ENCODING)

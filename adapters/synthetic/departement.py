@@ -30,8 +30,8 @@ NIVEAUX = ("NV1", "NV2", "NV3", "NV4", "NV5", "")
 STRUCTURES = ("CD 26", "Maison départementale des solidarités", "")
 
 
-def _row(rng: random.Random, number: int) -> list[str]:
-    person = identity(rng)
+def _row(rng: random.Random, number: int, residence_departement: str | None = None) -> list[str]:
+    person = identity(rng, residence_departement=residence_departement)
     yes_no = ("Oui", "Non", "")
     complement = f'Bâtiment {rng.choice("ABC")}, "Résidence Les Érables"' if rng.random() < 0.15 else ""
     return [
@@ -63,14 +63,14 @@ def _row(rng: random.Random, number: int) -> list[str]:
     ]
 
 
-def write_csv(records: int, stream: BinaryIO, seed: int) -> int:
+def write_csv(records: int, stream: BinaryIO, seed: int, residence_departement: str | None = None) -> int:
     rng = random.Random(seed)  # noqa: S311 (fake data, not security)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
     for number in range(1, records + 1):
-        writer.writerow(_row(rng, number))
+        writer.writerow(_row(rng, number, residence_departement))
         if buffer.tell() > 1 << 16:
             stream.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)

@@ -70,6 +70,11 @@ COMMUNES = (
     Commune("Charleville-Mézières", "08105", "08000"),
     Commune("Sedan", "08409", "08200"),
     Commune("Valence", "26362", "26000"),
+    Commune("Romans-sur-Isère", "26281", "26100"),
+    Commune("Montélimar", "26198", "26200"),
+    Commune("Die", "26113", "26150"),
+    Commune("Roubaix", "59512", "59100"),
+    Commune("Tourcoing", "59599", "59200"),
     Commune("Épinal", "88160", "88000"),
     Commune("Alençon", "61001", "61000"),
     Commune("Mâcon", "71270", "71000"),
@@ -146,8 +151,10 @@ def _birth(rng: random.Random, born: dt.date) -> tuple[Commune | None, tuple[str
     return commune, None, commune.insee
 
 
-def identity(rng: random.Random, *, today: dt.date = dt.date(2025, 1, 1)) -> Identity:
-    """Draw one fake identity (aged 16 to 66 at ``today``)."""
+def identity(
+    rng: random.Random, *, today: dt.date = dt.date(2025, 1, 1), residence_departement: str | None = None
+) -> Identity:
+    """Draw one fake identity (aged 16 to 66 at ``today``), living in ``residence_departement`` if given."""
     sex = rng.choice((1, 2))
     given = rng.choice(MALE_GIVEN if sex == 1 else FEMALE_GIVEN)
     family = rng.choice(FAMILY_NAMES)
@@ -155,7 +162,8 @@ def identity(rng: random.Random, *, today: dt.date = dt.date(2025, 1, 1)) -> Ide
     born = today - dt.timedelta(days=rng.randint(16 * 365 + 5, 66 * 365))
     commune, country, place = _birth(rng, born)
     nir13 = f"{sex}{born.year % 100:02d}{born.month:02d}{place}{rng.randint(1, 999):03d}"
-    residence = rng.choice(COMMUNES)
+    homes = [c for c in COMMUNES if c.departement == residence_departement] or list(COMMUNES)
+    residence = rng.choice(homes)
     email = ""
     if rng.random() < 0.8:
         local = ascii_upper(f"{given}.{family}").lower().replace(" ", "-").replace("'", "")

@@ -141,9 +141,10 @@ def test_generated_cdd_and_interim_cover_both_sides_of_six_months() -> None:
     assert codes["01"] == {"emploi-durable"}
 
 
-CONTEXT = {
+ETABLISSEMENT = {"001": "00011", "003": "2 PLACE DE LA GARE", "004": "08300", "005": "RETHEL"}
+CONTEXT: dict[str, Any] = {
     "entreprise": {"001": "707173555"},
-    "etablissement": {"001": "00011", "003": "2 PLACE DE LA GARE", "004": "08300", "005": "RETHEL"},
+    "etablissement": ETABLISSEMENT,
     "replaces": None,
     "cancels": None,
 }
@@ -210,7 +211,7 @@ def test_contract_ids_include_the_employer_and_the_individu() -> None:
 
     base = ids(INDIVIDU)
     assert ids(INDIVIDU) == base  # deterministic
-    other_etablissement = ids(INDIVIDU, etablissement={**CONTEXT["etablissement"], "001": "00022"})
+    other_etablissement = ids(INDIVIDU, etablissement={**ETABLISSEMENT, "001": "00022"})
     other_entreprise = ids(INDIVIDU, entreprise={"001": "552100554"})
     other_individu = ids({**INDIVIDU, "001": "2820251108030"})
     assert len({base, other_etablissement, other_entreprise, other_individu}) == 4

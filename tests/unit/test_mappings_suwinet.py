@@ -41,9 +41,10 @@ def _expected_rights(path: Path) -> list[tuple[str, str]]:
 
 def _dates(right: dict[str, Any]) -> str:
     start = right.get("period", {}).get("start")
-    return start or next(
-        e["valueDate"] for e in right["extension"] if e["url"].endswith("DatAanvraagUitkering")
-    )
+    applied = [
+        e["valueDate"] for e in right.get("extension", []) if e["url"].endswith("DatAanvraagUitkering")
+    ]
+    return str(start or applied[0])
 
 
 def test_every_dated_item_is_one_benefit_right(domain_data: Path) -> None:
