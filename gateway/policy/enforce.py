@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gateway.errors import PolicyDenied
+from gateway.model.identifiers import NIR
 from gateway.policy.decisions import EgressDecision, IngressDecision, Pseudonymiser
 from gateway.policy.model import RETENTION_CATEGORIES, Flow
 from gateway.policy.paths import CompiledAllowlist
@@ -62,14 +63,14 @@ def enforce_egress(
         if resource_type not in flow.resource_types:
             report.remove(resource_type, "resource-type")
             continue
+        # The "nir" label does not drop the resource: the NIR identifier itself is removed (or
+        # pseudonymised) by the identifier policy, and the label goes with it.
         forbidden = sorted(sensitivity_labels(resource) - flow.sensitive_categories_allowed - {"nir"})
-        if "nir" in sensitivity_labels(resource) and not flow.nir_allowed:
-            forbidden.append("nir")
         if forbidden:
             report.remove(resource_type, f"sensitive:{forbidden[0]}")
             continue
         projected = project_resource(resource, flow.allowlist, identifiers, report)
-        entries.append(_entry(entry, projected))
+        entries.append(_entry(entry, _drop_stale_nir_label(projected)))
     rules = [f"{prefix}:{rule}" for rule in report.removed.values()]
     if not entries:
         return _egress(flow, False, {}, report.removed, [*rules, f"{prefix}:empty"])
@@ -157,6 +158,19 @@ def _coverage(flows: Iterable[Flow]) -> dict[str, CompiledAllowlist]:
             paths = allows.setdefault(resource_type, set())
             paths |= {path for path in flow.allow if path.split(".", 1)[0] == resource_type}
     return {resource_type: CompiledAllowlist(paths, ()) for resource_type, paths in allows.items()}
+
+
+def _drop_stale_nir_label(resource: dict[str, Any]) -> dict[str, Any]:
+    """Remove the ``nir`` security label when no clear NIR travels with the resource any more."""
+    if "nir" not in sensitivity_labels(resource):
+        return resource
+    if any(i.get("system") == NIR for i in resource.get("identifier") or [] if isinstance(i, Mapping)):
+        return resource
+    meta = dict(resource.get("meta") or {})
+    meta["security"] = [label for label in meta.get("security") or [] if label.get("code") != "nir"]
+    if not meta["security"]:
+        del meta["security"]
+    return {**resource, "meta": meta}
 
 
 def _entry(entry: Mapping[str, Any], resource: dict[str, Any]) -> dict[str, Any]:

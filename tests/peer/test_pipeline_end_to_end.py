@@ -70,12 +70,14 @@ def test_records_flow_to_the_receiver_with_only_the_allowed_fields(
     for body in receiver.accepted.values():
         bundle = json.loads(body)
         types = {e["resource"]["resourceType"] for e in bundle["entry"]}
-        assert types <= {"Person", "Accompaniment"}
+        assert types == {"Person", "Accompaniment"}
         for entry in bundle["entry"]:
             resource = entry["resource"]
             if resource["resourceType"] == "Person":
                 systems = {i["system"] for i in resource.get("identifier", [])}
                 assert NIR_SYSTEM not in systems, "the NIR may not travel to France Travail under this flow"
+                labels = {label["code"] for label in resource["meta"].get("security", [])}
+                assert "nir" not in labels, "the label goes with the NIR"
                 assert "address" not in resource and "telecom" not in resource
                 assert "birthName" not in resource.get("name", {})
             else:

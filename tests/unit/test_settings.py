@@ -39,4 +39,5 @@ def test_production_requires_real_secrets(tmp_path: Path, monkeypatch: pytest.Mo
         Settings()
     monkeypatch.setenv("GATEWAY_PSEUDONYM_KEY", "k" * 40)
     monkeypatch.setenv("GATEWAY_CHECKPOINT_KEY", "c" * 64)
+    monkeypatch.setenv("GATEWAY_API_TOKEN_KEY", "t" * 40)
     assert Settings().environment == "production"
