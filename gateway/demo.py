@@ -2,9 +2,9 @@
 
 ``make run`` starts the gateway with ``config/endpoints.yaml``: partners drop files in ``var/drop/<partner>``
 and the pollers take them. France Travail's APIs are stood in for by receivers served by the gateway
-under ``/demo/partners/<party>/inbox``. The receiver of ``ft-hdf`` (France Travail Hauts-de-France) starts *down* (it answers 503), so a
-newcomer sees retries, then dead letters; switching it up (``POST /demo/partners/ft-hdf/up``)
-and replaying the dead letters delivers them once.
+under ``/demo/partners/<party>/inbox``. The receiver of ``ft-hdf`` (France Travail Hauts-de-France)
+starts *down* (it answers 503), so a newcomer sees retries, then dead letters; switching it up
+(``POST /demo/partners/ft-hdf/up``) and replaying the dead letters delivers them once.
 
 Everything here is synthetic (generated identities with valid NIR keys); nothing is a real person.
 """
@@ -118,9 +118,10 @@ def prepare(gateway: Gateway, say: Callable[[str], None] = print) -> list[Path]:
         target = directory / filename
         target.write_bytes(stream.getvalue())
         written.append(target)
-    say(f"demo: {len(written)} partner files dropped under {gateway.settings.data_dir / 'drop'}")
-    say("demo: France Travail Hauts-de-France's receiver starts DOWN: the PLIE's deliveries are retried, then")
-    say("      become dead letters (console > Lettres mortes). Switch it up with")
+    folders = sorted({str(path.parent.parent) for path in written})
+    say(f"demo: {len(written)} partner files dropped under {', '.join(folders)}")
+    say("demo: France Travail Hauts-de-France's receiver starts DOWN: the PLIE's deliveries are retried,")
+    say("      then become dead letters (console > Lettres mortes). Switch it up with")
     say("      `curl -X POST http://127.0.0.1:PORT/demo/partners/ft-hdf/up`, then replay them (button or")
     say("      `gateway dlq replay --all`): each is delivered once.")
     log.info("demo.prepared", files=len(written))

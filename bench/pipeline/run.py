@@ -1,0 +1,247 @@
+"""End-to-end pipeline benchmark: records/s through parse → map → validate → policy → audit → outbox,
+against the irreducible floor measured in the same run (parse → map → validate → one batched insert per
+record), their ratio, and peak memory — per input format and per store.
+
+    .venv/bin/python bench/pipeline/run.py                      # 20k records, SQLite
+    .venv/bin/python bench/pipeline/run.py --records 100000 --store both
+
+Each measurement runs in its own process so that peak RSS (ru_maxrss) belongs to that run alone.
+PostgreSQL is the server of this machine (postgresql://postgres@127.0.0.1:5432), in a throw-away database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT))
+
+# (label, generator, inbound endpoint, partner, mapping, generator options)
+FORMATS = {
+    "plie-csv": (
+        "plie-csv",
+        "plie-in",
+        "plie-mel",
+        "plie-participants-csv",
+        {"plie_siret": "78451209300013"},
+    ),
+    "caf-xml": ("caf-vrsb0801", "caf-in", "caf26", "caf-rsa-vrsb0801", {"residence_departement": "26"}),
+    "dsn": ("dsn", "aci-dsn", "aci-ateliers-avenir", "dsn-embauches-fins-contrat", {}),
+}
+
+ENDPOINTS = """
+partners:
+  plie-mel: {{name: PLIE, siret: "78451209300013"}}
+  ft-hdf: {{name: FT HDF}}
+  caf26: {{name: CAF 26}}
+  cd26: {{name: CD 26}}
+  aci-ateliers-avenir: {{name: ACI}}
+endpoints:
+  plie-in:
+    {{direction: in, partner: plie-mel, mapping: plie-participants-csv, transport: {{type: api}}}}
+  caf-in:
+    direction: in
+    partner: caf26
+    mapping: caf-rsa-vrsb0801
+    variables: {{CAF_VRSB0801_XSD: ""}}
+    transport: {{type: api}}
+  aci-dsn:
+    direction: in
+    partner: aci-ateliers-avenir
+    mapping: dsn-embauches-fins-contrat
+    transport: {{type: api}}
+  ft-api-partenaires-hdf:
+    {{direction: out, partner: ft-hdf, transport: {{type: file-drop, options: {{directory: {out}}}}}}}
+  sftp-cd26-flux-caf:
+    {{direction: out, partner: cd26, transport: {{type: file-drop, options: {{directory: {out}}}}}}}
+  sftp-plie-mel-depot:
+    {{direction: out, partner: plie-mel, transport: {{type: file-drop, options: {{directory: {out}}}}}}}
+"""
+
+
+def _generate(fmt: str, records: int) -> bytes:
+    from gateway import registry
+
+    generator, *_rest, options = FORMATS[fmt]
+    stream = io.BytesIO()
+    registry.generator(generator)(generator, records, stream, seed=42, **options)
+    return stream.getvalue()
+
+
+def _gateway(tmp: Path, database_url: str) -> Any:
+    from pydantic import SecretStr
+
+    from gateway.runtime import Gateway
+    from gateway.settings import Settings
+
+    config = tmp / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "endpoints.yaml").write_text(ENDPOINTS.format(out=tmp / "out"), encoding="utf-8")
+    settings = Settings(
+        home=tmp,
+        data_dir=tmp / "var",
+        database_url=database_url,
+        config_dir=config,
+        mappings_dir=PROJECT / "mappings",
+        conventions_dir=PROJECT / "conventions",
+        pseudonym_key=SecretStr("bench-pseudonym-key-0123456789abcdef"),
+        checkpoint_key=SecretStr("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
+        environment="test",
+    )
+    return Gateway(settings)
+
+
+def _floor(gateway: Any, fmt: str, payload: bytes) -> int:
+    """Parse + map + validate + one batched insert per record (the records table)."""
+    from gateway.mapping import translate_stream
+    from gateway.model.validation import get_validator
+    from gateway.pipeline.intake import Envelope, receive
+    from gateway.store.tables import records
+
+    _gen, endpoint_name, partner, mapping_name, _opts = FORMATS[fmt]
+    endpoint = gateway.endpoints.endpoint(endpoint_name)
+    exchange_id = receive(gateway.engine, Envelope(endpoint_name, partner, "bench", payload)).exchange_id
+    validator = get_validator()
+    mapping = gateway.catalog.get(mapping_name)
+    batch: list[dict[str, Any]] = []
+    count = 0
+    now = time.time()
+    import datetime as dt
+
+    created = dt.datetime.fromtimestamp(now, dt.UTC)
+    outcomes = translate_stream(io.BytesIO(payload), mapping, variables=endpoint.variables)
+    for number, outcome in enumerate(outcomes, start=1):
+        count += 1
+        ok = isinstance(outcome, dict) and not validator.validate(outcome)
+        batch.append(
+            {
+                "id": str(uuid.uuid4()),
+                "exchange_id": exchange_id,
+                "number": number,
+                "status": "routed" if ok else "rejected",
+                "bundle": outcome if ok else None,
+                "created_at": created,
+            }
+        )
+        if len(batch) >= 500:
+            with gateway.engine.begin() as connection:
+                connection.execute(records.insert(), batch)
+            batch = []
+    if batch:
+        with gateway.engine.begin() as connection:
+            connection.execute(records.insert(), batch)
+    return count
+
+
+def _end_to_end(gateway: Any, fmt: str, payload: bytes) -> int:
+    from datetime import UTC, datetime
+
+    from gateway.pipeline.intake import Envelope, receive
+
+    _gen, endpoint_name, partner, _mapping, _opts = FORMATS[fmt]
+    exchange_id = receive(gateway.engine, Envelope(endpoint_name, partner, "bench", payload)).exchange_id
+    summary = gateway.processor.process(exchange_id, at=datetime(2026, 6, 15, tzinfo=UTC))
+    return int(summary.read)
+
+
+def _measure(kind: str, fmt: str, records: int, store: str, queue: Any) -> None:
+    from gateway.logging_setup import configure_logging
+
+    configure_logging("warning", "json")
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        payload = _generate(fmt, records)
+        database = ""
+        cleanup = None
+        if store == "postgres":
+            sys.path.insert(0, str(PROJECT))
+            from tests.pg import temporary_database
+
+            cleanup = temporary_database(f"gw_bench_{uuid.uuid4().hex[:8]}")
+            database = cleanup.__enter__()
+        try:
+            gateway = _gateway(tmp, database)
+            gateway.registry  # noqa: B018 (load conventions before timing)
+            gateway.catalog.get(FORMATS[fmt][3])
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            start = time.perf_counter()
+            count = (_floor if kind == "floor" else _end_to_end)(gateway, fmt, payload)
+            elapsed = time.perf_counter() - start
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            gateway.engine.dispose()
+        finally:
+            if cleanup is not None:
+                cleanup.__exit__(None, None, None)
+    queue.put(
+        {
+            "records": count,
+            "seconds": elapsed,
+            "peak_mb": peak / 1024,
+            "growth_mb": (peak - before) / 1024,
+            "input_mb": len(payload) / 1e6,
+        }
+    )
+
+
+def run(kind: str, fmt: str, records: int, store: str) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_measure, args=(kind, fmt, records, store, queue))
+    process.start()
+    result: dict[str, Any] = queue.get(timeout=3600)
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    args = parser.parse_args()
+    stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
+    header = f"{'format':<9} {'store':<9} {'records':>8} {'floor rec/s':>12} {'e2e rec/s':>10} {'ratio':>6} "
+    header += f"{'e2e peak MB':>12} {'input MB':>9}"
+    if not args.json:
+        print(header)
+    for fmt in args.formats.split(","):
+        for store in stores:
+            floor = run("floor", fmt, args.records, store)
+            e2e = run("e2e", fmt, args.records, store)
+            floor_rate = floor["records"] / floor["seconds"]
+            e2e_rate = e2e["records"] / e2e["seconds"]
+            row = {
+                "format": fmt,
+                "store": store,
+                "records": e2e["records"],
+                "floor_per_s": round(floor_rate),
+                "e2e_per_s": round(e2e_rate),
+                "ratio": round(e2e_rate / floor_rate, 2),
+                "e2e_peak_mb": round(e2e["peak_mb"], 1),
+                "input_mb": round(e2e["input_mb"], 1),
+            }
+            if args.json:
+                print(json.dumps(row))
+            else:
+                print(
+                    f"{fmt:<9} {store:<9} {row['records']:>8} {row['floor_per_s']:>12} "
+                    f"{row['e2e_per_s']:>10} {row['ratio']:>6} {row['e2e_peak_mb']:>12} {row['input_mb']:>9}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
