@@ -1,14 +1,20 @@
 """The hash chain: every row's hash covers all its columns (but ``hash``), ``seq`` and ``prev_hash`` included.
 
-``hash = SHA-256(canonical JSON)`` where the canonical JSON has sorted keys, no spaces, UTF-8, and
-date-times as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (SQLite returns naive UTC, PostgreSQL aware: both give
-the same text). Changing, removing or inserting a row breaks the chain at that row or the next.
+``hash = HMAC-SHA256(chain key, canonical JSON)`` where the canonical JSON has sorted keys, no spaces,
+UTF-8, and date-times as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (SQLite returns naive UTC, PostgreSQL
+aware: both give the same text). Changing, removing or inserting a row breaks the chain at that row or
+the next.
+
+The chain is keyed (the key derives from the audit signing secret, never stored in the database): someone
+who can write to the database but does not hold the key cannot forge a row that verifies, not even one
+appended after the head.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -41,5 +47,11 @@ def canonical_json(values: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
-def row_hash(row: Mapping[Any, Any]) -> str:
-    return hashlib.sha256(canonical_json({name: row.get(name) for name in HASHED_COLUMNS})).hexdigest()
+def chain_key(checkpoint_seed_hex: str) -> bytes:
+    """The chain's HMAC key, derived from the audit signing seed (domain-separated from signatures)."""
+    return hmac.new(checkpoint_seed_hex.strip().encode(), b"gateway-audit-chain-v1", hashlib.sha256).digest()
+
+
+def row_hash(row: Mapping[Any, Any], key: bytes) -> str:
+    message = canonical_json({name: row.get(name) for name in HASHED_COLUMNS})
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -109,7 +109,7 @@ class AuditQueries:
         return export_rows(rows, format, stream)
 
     def verify(self) -> VerifyResult:
-        return verify_chain(self.engine, self.log.signer)
+        return verify_chain(self.engine, self.log.signer, self.log.chain_key)
 
     def purge(self, now: dt.datetime | None = None, *, actor: str = "system") -> PurgeReport:
         return purge_expired(self.engine, self.log.signer, self.log, now or dt.datetime.now(dt.UTC), actor)

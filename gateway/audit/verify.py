@@ -28,7 +28,7 @@ class VerifyResult:
     checked: int
 
 
-def verify_chain(engine: Engine, signer: CheckpointSigner) -> VerifyResult:
+def verify_chain(engine: Engine, signer: CheckpointSigner, key: bytes) -> VerifyResult:
     with engine.connect() as connection:
         marks = [
             mark_from_row(row._mapping)
@@ -54,7 +54,7 @@ def verify_chain(engine: Engine, signer: CheckpointSigner) -> VerifyResult:
                 return VerifyResult(False, seq, f"row {seq} lies before the chain start {expected}", checked)
             if seq > expected:
                 return VerifyResult(False, expected, f"rows {expected}..{seq - 1} missing", checked)
-            if row_hash(row) != row["hash"]:
+            if row_hash(row, key) != row["hash"]:
                 return VerifyResult(False, seq, "hash mismatch: the row was altered", checked)
             if row["prev_hash"] != previous:
                 return VerifyResult(False, seq, "prev_hash does not match the previous row", checked)

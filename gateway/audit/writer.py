@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from gateway.audit.chain import GENESIS_HASH, row_hash, utc
+from gateway.audit.chain import GENESIS_HASH, chain_key, row_hash, utc
 from gateway.audit.locking import chain_transaction
 from gateway.audit.pseudonyms import KeyedPseudonymiser
 from gateway.audit.signing import CheckpointSigner, SignedMark
@@ -74,6 +74,7 @@ class AuditLog:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.pseudonymiser = KeyedPseudonymiser.from_settings(settings)
+        self.chain_key = chain_key(settings.checkpoint_key.get_secret_value())
         self._settings = settings
         self._signer: CheckpointSigner | None = None
 
@@ -165,9 +166,9 @@ class AuditLog:
         if not rows:
             return []
         if connection is not None:
-            return append_rows(connection, rows)
+            return append_rows(connection, rows, self.chain_key)
         with chain_transaction(self.engine) as locked:
-            return append_rows(locked, rows)
+            return append_rows(locked, rows, self.chain_key)
 
     def checkpoint(self, at: dt.datetime | None = None) -> SignedMark:
         """Sign the current chain head and store the checkpoint."""
@@ -252,7 +253,7 @@ def store_mark(connection: Connection, mark: SignedMark) -> None:
     )
 
 
-def append_rows(connection: Connection, rows: Sequence[_PendingRow]) -> list[int]:
+def append_rows(connection: Connection, rows: Sequence[_PendingRow], key: bytes) -> list[int]:
     """Chain and insert ``rows`` after the current head; the caller holds the chain lock."""
     seq, previous = chain_head(connection)
     records: list[dict[str, Any]] = []
@@ -260,7 +261,7 @@ def append_rows(connection: Connection, rows: Sequence[_PendingRow]) -> list[int
     for pending in rows:
         seq += 1
         values = {**pending.values, "seq": seq, "prev_hash": previous}
-        values["hash"] = previous = row_hash(values)
+        values["hash"] = previous = row_hash(values, key)
         records.append(values)
         index.extend({"pseudonym": pseudonym, "seq": seq} for pseudonym in pending.pseudonyms)
     connection.execute(insert(audit_log), records)

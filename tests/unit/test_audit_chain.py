@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from gateway.audit import AuditLog, AuditQueries, DecisionEntry, KeyedPseudonymiser
-from gateway.audit.chain import HASHED_COLUMNS, row_hash
+from gateway.audit.chain import HASHED_COLUMNS, chain_key, row_hash
 from gateway.policy import ConventionRegistry, enforce_egress
 from gateway.settings import Settings
 from gateway.store.engine import make_engine
@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Settings(
     pseudonym_key="audit-test-key-0123456789abcdef", checkpoint_key="5e" * 32, environment="test"
 )
+KEY = chain_key(SETTINGS.checkpoint_key.get_secret_value())
 AT = dt.datetime(2025, 9, 15, 9, 30, tzinfo=dt.UTC)
 ROWS = 12
 EGRESS_KEY = KeyedPseudonymiser(b"egress-key-for-tests-0123456789ab")
@@ -78,7 +79,7 @@ def test_appends_are_chained_without_gaps(template: Path) -> None:
     with engine.connect() as connection:
         rows = connection.execute(select(audit_log).order_by(audit_log.c.seq)).mappings().all()
     assert [row["seq"] for row in rows] == list(range(1, len(rows) + 1))
-    assert all(row["hash"] == row_hash(row) for row in rows)
+    assert all(row["hash"] == row_hash(row, KEY) for row in rows)
     assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(rows))
     assert AuditQueries(engine, SETTINGS).verify().ok
 
@@ -143,7 +144,7 @@ def test_any_inserted_row_is_found(template: Path, position: int) -> None:
             connection.execute(select(audit_log).where(audit_log.c.seq == position + 1)).mappings().one()
         )
         forged = {**model, "seq": position, "prev_hash": previous or "0" * 64, "decision": "allowed"}
-        forged["hash"] = row_hash(forged)
+        forged["hash"] = row_hash(forged, KEY)
         connection.execute(insert(audit_log).values(forged))
     result = AuditQueries(engine, SETTINGS).verify()
     assert not result.ok and result.first_bad_seq is not None and result.first_bad_seq >= position, result
@@ -158,7 +159,7 @@ def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(template: Path) ->
         previous = rows[3]["hash"]
         for row in rows[4:]:
             row["prev_hash"] = previous
-            row["hash"] = previous = row_hash(row)
+            row["hash"] = previous = row_hash(row, KEY)
             connection.execute(update(audit_log).where(audit_log.c.seq == row["seq"]).values(row))
     result = AuditQueries(engine, SETTINGS).verify()
     assert not result.ok and result.first_bad_seq == ROWS and "checkpoint" in (result.reason or "")
@@ -323,3 +324,26 @@ def test_concurrent_writer_processes_keep_one_gapless_chain(tmp_path: Path) -> N
     engine = make_engine(url)
     result = AuditQueries(engine, SETTINGS).verify()
     assert result.ok and result.checked == 75
+
+
+@pytest.mark.parametrize("forger_key", [None, b"a key that is not the gateway's"])
+def test_a_row_appended_after_the_head_without_the_chain_key_is_found(
+    template: Path, forger_key: bytes | None
+) -> None:
+    """Write access to the database is not enough to extend the log: the chain is keyed."""
+    import hashlib
+
+    from gateway.audit.chain import canonical_json
+
+    engine = copy_of(template)
+    with engine.begin() as connection:
+        head = dict(connection.execute(select(audit_log).where(audit_log.c.seq == ROWS)).mappings().one())
+        forged = {**head, "seq": ROWS + 1, "prev_hash": head["hash"], "decision": "allowed"}
+        message = canonical_json({name: forged.get(name) for name in HASHED_COLUMNS})
+        forged["hash"] = (
+            hashlib.sha256(message).hexdigest() if forger_key is None else row_hash(forged, forger_key)
+        )
+        connection.execute(insert(audit_log).values(forged))
+    result = AuditQueries(engine, SETTINGS).verify()
+    assert (result.ok, result.first_bad_seq) == (False, ROWS + 1), result
+    engine.dispose()
