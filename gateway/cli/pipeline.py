@@ -79,12 +79,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         once: Annotated[bool, typer.Option(help="Process and deliver what is due, then exit")] = False,
+        flush: Annotated[
+            bool, typer.Option(help="With --once: also send today's daily batches now (end-of-day run)")
+        ] = False,
     ) -> None:
         """Run the processor and a delivery worker (scale out: run as many as needed on PostgreSQL)."""
         gateway = _gateway()
         if once:
             processed = gateway.process_pending()
-            stats = gateway.worker().run_once(limit=10_000)
+            worker = gateway.worker()
+            stats = worker.run_once(limit=10_000)
+            if flush:
+                stats.delivered += worker.flush_batches(force=True).delivered
             err.print(f"{processed} exchange(s) processed; {stats.delivered} delivered, {stats.dead} dead")
             return
         stop = threading.Event()

@@ -157,6 +157,7 @@ class Outbox:
         candidates = (
             select(candidate.c.id)
             .where(_due(candidate, now))
+            .where(candidate.c.batch_key.is_(None))  # batched items leave together (claim_batch)
             .where(or_(candidate.c.ordering_key.is_(None), ~blocked_by_older))
             .order_by(candidate.c.next_attempt_at, candidate.c.created_at)
             .limit(limit)
@@ -184,6 +185,37 @@ class Outbox:
             rows = connection.execute(statement).fetchall()
         items = [OutboxItem.from_row(row) for row in rows]
         return sorted(items, key=lambda item: (item.created_at, item.id))
+
+    def closed_batches(self, before_key_day: str) -> list[str]:
+        """Batch keys with due items whose day is before ``before_key_day`` (YYYY-MM-DD, Paris time)."""
+        now = utcnow()
+        with self.engine.connect() as connection:
+            keys = connection.execute(
+                select(outbox.c.batch_key)
+                .distinct()
+                .where(outbox.c.batch_key.is_not(None))
+                .where(_due(outbox, now))
+            ).scalars()
+            return sorted(key for key in keys if key.rsplit(":", 1)[1] < before_key_day)
+
+    def claim_batch(self, worker: str, batch_key: str) -> list[OutboxItem]:
+        """Lease every due item of one batch (one file for the receiver); oldest first."""
+        now = utcnow()
+        statement = (
+            update(outbox)
+            .where(outbox.c.batch_key == batch_key)
+            .where(_due(outbox, now))
+            .values(
+                status=IN_FLIGHT,
+                claimed_by=worker,
+                claimed_until=now + self.lease,
+                attempts=outbox.c.attempts + 1,
+            )
+            .returning(*outbox.c)
+        )
+        with self.engine.begin() as connection:
+            rows = connection.execute(statement).fetchall()
+        return sorted((OutboxItem.from_row(row) for row in rows), key=lambda item: (item.created_at, item.id))
 
     def delivered(self, item: OutboxItem, receipt: str | None, worker: str) -> bool:
         """Record a delivery; False if this worker's lease was lost meanwhile (another worker has it)."""

@@ -13,12 +13,15 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from gateway.clock import utcnow
 from gateway.delivery.outbox import DEAD, Outbox, OutboxItem
-from gateway.delivery.render import MappingLookup, render
+from gateway.delivery.render import MappingLookup, render, render_many
 from gateway.errors import ConfigurationError, FatalError, GatewayError
 from gateway.logging_setup import get_logger
 from gateway.pipeline.endpoints import EndpointConfig
+from gateway.pipeline.routing import PARIS
 from gateway.transports.factory import TransportPool
 
 log = get_logger("gateway.delivery")
@@ -59,13 +62,46 @@ class DeliveryWorker:
         """Only these outbound endpoints (None: all); pull endpoints are left to the partner's fetch."""
 
     def run_once(self, limit: int = 100, endpoints: Sequence[str] | None = None) -> RunStats:
-        stats = RunStats()
+        stats = self.flush_batches()
         items = self.outbox.claim(
             self.name, limit, endpoints if endpoints is not None else self.endpoints_filter
         )
-        stats.claimed = len(items)
+        stats.claimed += len(items)
         for item in items:
             self._deliver(item, stats)
+        return stats
+
+    def flush_batches(self, now: datetime | None = None, force: bool = False) -> RunStats:
+        """Deliver each closed daily batch as ONE file (all of a day's items of an endpoint).
+
+        A batch closes when its day (Paris time) is over; ``force`` also flushes today's. The file is
+        named after the batch, so a retried flush rewrites the same file instead of adding one.
+        """
+        stats = RunStats()
+        today = (now or utcnow()).astimezone(PARIS).date()
+        cutoff = (today + timedelta(days=1) if force else today).isoformat()
+        for batch_key in self.outbox.closed_batches(cutoff):
+            endpoint_name = batch_key.rsplit(":", 1)[0]
+            if self.endpoints_filter is not None and endpoint_name not in self.endpoints_filter:
+                continue
+            items = self.outbox.claim_batch(self.name, batch_key)
+            if not items:
+                continue
+            stats.claimed += len(items)
+            try:
+                endpoint = self.endpoints.endpoint(endpoint_name)
+                bundles = [item.payload["bundle"] for item in items]
+                delivery = render_many(batch_key.replace(":", "_"), bundles, endpoint, self.mappings)
+                receipt = self.transports.get(endpoint).send(delivery)
+            except GatewayError as error:
+                for item in items:
+                    self._failed(item, error, stats)
+                continue
+            for item in items:
+                if self.outbox.delivered(item, receipt, self.name):
+                    stats.delivered += 1
+                    if self.on_delivered:
+                        self.on_delivered(item, receipt)
         return stats
 
     def _deliver(self, item: OutboxItem, stats: RunStats) -> None:

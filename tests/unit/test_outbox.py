@@ -152,3 +152,29 @@ def test_claim_respects_the_limit_and_never_hands_out_an_item_twice(engine: Engi
     first, second, third = outbox_.claim("a", 5), outbox_.claim("b", 5), outbox_.claim("c", 5)
     assert [len(first), len(second), len(third)] == [5, 5, 2]
     assert len({i.id for i in first + second + third}) == 12
+
+
+def test_daily_batches_leave_as_one_file_once_their_day_is_over(engine: Engine, tmp_path: Path) -> None:
+    from gateway.clock import utcnow
+    from gateway.pipeline.routing import daily_batch_key
+
+    exchange = seed_exchange(engine)
+    today = daily_batch_key("receiver-files", utcnow())
+    yesterday = "receiver-files:2020-01-31"
+    rows = item_rows(exchange, 5, endpoint="receiver-files", batch_key=yesterday)
+    rows += [
+        {**row, "idempotency_key": row["idempotency_key"] + "-t", "id": str(uuid.uuid4())}
+        for row in item_rows(exchange, 2, endpoint="receiver-files", batch_key=today)
+    ]
+    Outbox(engine, FAST).enqueue(rows)
+    out = tmp_path / "daily"
+    worker = DeliveryWorker(Outbox(engine, FAST), endpoint_config("http://unused", str(out)), TransportPool())
+
+    assert worker.run_once().delivered == 5  # yesterday's batch is closed; today's waits
+    [first] = list(out.iterdir())
+    assert first.name == "receiver-files_2020-01-31.ndjson"
+    assert len(first.read_text().splitlines()) == 5
+    assert Outbox(engine, FAST).counts() == {DELIVERED: 5, PENDING: 2}
+
+    assert worker.flush_batches(force=True).delivered == 2
+    assert sorted(p.name for p in out.iterdir()) == [first.name, today.replace(":", "_") + ".ndjson"]
