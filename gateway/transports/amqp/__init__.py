@@ -1,6 +1,6 @@
 """AMQP transport (RabbitMQ, pika; the ``amqp`` extra): consuming a partner's queue in, publishing out.
 
-See ``docs/transports-amqp.md`` for the configuration keys and guarantees.
+See ``gateway/transports/amqp/README.md`` for the configuration keys and guarantees.
 """
 
 from gateway.transports.amqp.consumer import AmqpConsumer, ConsumeReport

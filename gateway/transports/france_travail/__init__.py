@@ -1,5 +1,5 @@
 """France Travail partner API client (OAuth2 realm /partenaire, jeton usager, diagnostic, orientation,
-rendez-vous partenaire). See docs/transports-france-travail.md."""
+rendez-vous partenaire). See gateway/transports/france_travail/README.md."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SFTP transport (paramiko): polling a partner's directory in, uploading files out.
 
-See ``docs/transports-sftp.md`` for the configuration keys and guarantees.
+See ``gateway/transports/sftp/README.md`` for the configuration keys and guarantees.
 """
 
 from gateway.transports.sftp.connection import UnknownHostKeyError

@@ -1,5 +1,5 @@
 """SOAP transport for legacy partner services: zeep client, lxml XSD checks, classified faults,
-an outbound transport and an inbound WSGI endpoint. See docs/transports-soap.md."""
+an outbound transport and an inbound WSGI endpoint. See gateway/transports/soap/README.md."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Endpoint options (``transport: {type: soap, options: {...}}``) → SOAP client, outbound transport,
-inbound WSGI app. Keys are documented in docs/transports-soap.md; unknown keys are refused."""
+inbound WSGI app. Keys are documented in gateway/transports/soap/README.md; unknown keys are refused."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SOAP faults and HTTP outcomes → the gateway's error classes (retriable or fatal).
 
-Classification (documented in docs/transports-soap.md):
+Classification (documented in gateway/transports/soap/README.md):
 
 ================================================  ===============
 What the service answered                          Error
