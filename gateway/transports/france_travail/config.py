@@ -1,4 +1,4 @@
-"""Configuration of the France Travail partner API client (documented in gateway/transports/france_travail/README.md).
+"""Configuration of the France Travail partner API client (documented in this folder's README.md).
 
 Paths, scopes and the realm follow what public clients of these APIs use (itou, rdv-insertion, webrsa,
 carnet-de-bord); they are settings because France Travail versions its APIs (v1 → v2 …) — **to confirm
