@@ -169,22 +169,7 @@ class Outbox:
         # A materialised CTE is evaluated once: an IN (subquery) could be re-run per row by the planner
         # and, with SKIP LOCKED, pick more rows than the limit.
         chosen = candidates.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
-        statement = (
-            update(outbox)
-            .where(outbox.c.id == chosen.c.id)
-            .where(_due(outbox, now))
-            .values(
-                status=IN_FLIGHT,
-                claimed_by=worker,
-                claimed_until=now + self.lease,
-                attempts=outbox.c.attempts + 1,
-            )
-            .returning(*outbox.c)
-        )
-        with self.engine.begin() as connection:
-            rows = connection.execute(statement).fetchall()
-        items = [OutboxItem.from_row(row) for row in rows]
-        return sorted(items, key=lambda item: (item.created_at, item.id))
+        return self._lease(worker, now, outbox.c.id == chosen.c.id)
 
     def closed_batches(self, before_key_day: str) -> list[str]:
         """Batch keys with due items whose day is before ``before_key_day`` (YYYY-MM-DD, Paris time)."""
@@ -200,10 +185,13 @@ class Outbox:
 
     def claim_batch(self, worker: str, batch_key: str) -> list[OutboxItem]:
         """Lease every due item of one batch (one file for the receiver); oldest first."""
-        now = utcnow()
+        return self._lease(worker, utcnow(), outbox.c.batch_key == batch_key)
+
+    def _lease(self, worker: str, now: datetime, which: Any) -> list[OutboxItem]:
+        """Mark the due items ``which`` selects as in flight for ``worker``; return them oldest first."""
         statement = (
             update(outbox)
-            .where(outbox.c.batch_key == batch_key)
+            .where(which)
             .where(_due(outbox, now))
             .values(
                 status=IN_FLIGHT,
