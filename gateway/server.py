@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import uvicorn
 
 from gateway.api.app import create_app
 from gateway.auth import ClientDirectory
 from gateway.auth.demo import issue_demo_credentials, print_credentials
+from gateway.demo import demo_router
+from gateway.demo import prepare as prepare_demo
 from gateway.logging_setup import configure_logging, get_logger
 from gateway.runtime import Gateway
 from gateway.settings import get_settings
-
-
-def _demo_hook(name: str) -> Callable[..., Any] | None:
-    """``gateway.demo.<name>`` (``prepare`` loads the demo files, ``demo_router`` serves the demo receivers)
-    when that module exists in this checkout."""
-    try:
-        module = importlib.import_module("gateway.demo")
-    except ModuleNotFoundError as exc:
-        if exc.name == "gateway.demo":
-            return None
-        raise
-    hook = getattr(module, name, None)
-    return hook if callable(hook) else None
 
 
 def run_server(host: str, port: int, *, demo: bool = False) -> None:
@@ -39,13 +25,10 @@ def run_server(host: str, port: int, *, demo: bool = False) -> None:
     gateway = Gateway(settings)
     clients = ClientDirectory(settings.config_dir / "clients.yaml")
     if demo:
-        prepare = _demo_hook("prepare")
-        if prepare is not None:
-            prepare(gateway)
+        prepare_demo(gateway)
         print_credentials(issue_demo_credentials(clients), f"http://{host}:{port}", sys.stdout)
     app = create_app(settings, gateway.engine, gateway, clients=clients)
-    demo_router = _demo_hook("demo_router") if demo else None
-    if demo_router is not None:
+    if demo:
         app.include_router(demo_router())
     stop = threading.Event()
     gateway.run_background(stop)
