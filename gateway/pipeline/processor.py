@@ -13,7 +13,6 @@ original kept for replay).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import socket
@@ -44,6 +43,7 @@ from gateway.model.validation import CanonicalValidator, get_validator
 from gateway.pipeline.endpoints import Endpoint, EndpointConfig
 from gateway.pipeline.routing import daily_batch_key
 from gateway.policy import ConventionRegistry, Decision, enforce_egress, enforce_ingress
+from gateway.store.payloads import open_payload
 from gateway.store.tables import dead_letters, exchanges, outbox, records
 from gateway.store.upsert import insert_ignore_many
 
@@ -127,7 +127,9 @@ class Processor:
     ) -> ExchangeSummary:
         """Process (or resume) one exchange; ``progress`` is told how many records were read so far."""
         with self.engine.connect() as connection:
-            row = connection.execute(select(exchanges).where(exchanges.c.id == exchange_id)).one()
+            # Everything but the payload, which is streamed in slices (see gateway.store.payloads).
+            columns = [c for c in exchanges.c if c.name != "payload"]
+            row = connection.execute(select(*columns).where(exchanges.c.id == exchange_id)).one()
             done = connection.execute(
                 select(func.max(records.c.number)).where(records.c.exchange_id == exchange_id)
             ).scalar()
@@ -157,11 +159,12 @@ class Processor:
     def _decode(self, row: Any, endpoint: Endpoint) -> Iterator[dict[str, Any] | SkippableRecordError]:
         """Records of a stored exchange: canonical Bundles as they are, or the endpoint's mapping."""
         if row.content_type == CANONICAL_CONTENT_TYPE:
-            return iter([_canonical_bundle(row.payload, row.source_name or f"exchange {row.id}")])
+            payload = open_payload(self.engine, row.id, row.size).read()  # one API submission, small
+            return iter([_canonical_bundle(payload, row.source_name or f"exchange {row.id}")])
         if not endpoint.mapping:
             raise ConfigurationError(f"endpoint {endpoint.name} has no mapping")
         return translate_stream(
-            io.BytesIO(row.payload),
+            open_payload(self.engine, row.id, row.size),
             self.catalog.get(endpoint.mapping),
             source_name=row.source_name or f"exchange {row.id}",
             options=endpoint.codec_options or None,
