@@ -41,6 +41,10 @@ def _mapping_catalog() -> MappingSource | None:
 
 
 def register(app: typer.Typer) -> None:
+    from gateway.cli.translate import add_check
+
+    # `gateway check` lints conventions with mappings: fields no flow allows, NIR flags, legal bases, expiry.
+    add_check(lambda: check_conventions(_directory(None), _mapping_catalog()))
     group = typer.Typer(
         help="Conventions (data-sharing agreements) as enforced policy.", no_args_is_help=True
     )

@@ -172,9 +172,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def check() -> None:
-        """Lint the configuration (mapping specs, then what other areas register); exit 1 on problems."""
-        problems = [problem for run in CHECKS for problem in run()]
-        for problem in problems:
-            typer.echo(problem, err=True)
-        typer.echo(f"{len(problems)} problem(s)", err=True)
+        """Lint mappings and conventions together; exit 1 on errors or warnings (``info:`` lines inform)."""
+        findings = [finding for run in CHECKS for finding in run()]
+        for finding in findings:
+            typer.echo(finding, err=True)
+        problems = [finding for finding in findings if not finding.startswith("info:")]
+        typer.echo(f"{len(problems)} problem(s), {len(findings) - len(problems)} note(s)", err=True)
         raise typer.Exit(1 if problems else 0)
