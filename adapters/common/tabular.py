@@ -9,7 +9,7 @@ matches).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +116,16 @@ class TabularSettings:
     def header_for(self, records_keys: Sequence[str]) -> tuple[str, ...]:
         """Column order for a writer: the ``columns`` option, else the first record's keys."""
         return self.columns if self.columns is not None else tuple(records_keys)
+
+    def rows_to_write(
+        self, records: Iterable[Mapping[str, Any]]
+    ) -> Iterator[tuple[tuple[str, ...], int, Mapping[str, Any]]]:
+        """(header, record number, record) for a writer; a key outside the header rejects the record."""
+        header = self.columns
+        for number, record in enumerate(records, start=1):
+            if header is None:
+                header = self.header_for(list(record))
+            extra = [key for key in record if key not in header]
+            if extra:
+                raise SkippableRecordError("field is not one of the columns", record=number, field=extra[0])
+            yield header, number, record

@@ -40,12 +40,7 @@ class CsvWriter:
         header: Sequence[str] | None = self.settings.columns
         header_written = False
         count = 0
-        for number, record in enumerate(records, start=1):
-            if header is None:
-                header = self.settings.header_for(list(record))
-            extra = [key for key in record if key not in header]
-            if extra:
-                raise SkippableRecordError("field is not one of the columns", record=number, field=extra[0])
+        for header, number, record in self.settings.rows_to_write(records):
             cells = [self._cell(name, record.get(name), number) for name in header]
             if not header_written:
                 self._emit(rows, buffer, list(header), encoding, stream, header, 0)

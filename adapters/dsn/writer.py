@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from adapters.common.text import check_encodable
 from adapters.dsn.layout import CONTEXT_CHAIN, FOOTER, INDIVIDU, is_rubric_key
 from gateway.errors import SkippableRecordError
 
@@ -92,15 +93,7 @@ class DsnWriter:
         try:
             return "".join(line + "\n" for line in lines).encode(self.encoding)
         except UnicodeEncodeError:
-            field = next((line[:14] for line in lines if not _encodable(line, self.encoding)), None)
+            field = next((line[:14] for line in lines if not check_encodable(line, self.encoding)), None)
             raise SkippableRecordError(
                 f"character not representable in {self.encoding}", record=number, field=field
             ) from None
-
-
-def _encodable(text: str, encoding: str) -> bool:
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True
