@@ -76,6 +76,13 @@ def _form_page(request: Request, session: dict[str, Any], **values: Any) -> HTML
     return render(request, "dpo.html", {"systems": OTHER_SYSTEMS, **values}, session=session)
 
 
+async def _history(context: Any, principal: Principal, form: SearchForm) -> Any:
+    """The person's audited history (the search itself is audited by audit_access)."""
+    return await run_in_threadpool(
+        audit_access.person_history, context.gateway, principal, form.identifiers(), form.birth_date
+    )
+
+
 @router.get("", response_class=HTMLResponse)
 def dpo_home(*, request: Request, session: Session, _: Annotated[Principal, Depends(DPO)]) -> Response:
     return _form_page(request, session)
@@ -92,9 +99,7 @@ async def search(
 ) -> Response:
     if form.errors:
         return _form_page(request, session, form=form, errors=form.errors)
-    rows = await run_in_threadpool(
-        audit_access.person_history, context.gateway, principal, form.identifiers(), form.birth_date
-    )
+    rows = await _history(context, principal, form)
     return _form_page(request, session, form=form, rows=rows, searched=True)
 
 
@@ -109,10 +114,7 @@ async def export(
 ) -> Response:
     if form.errors:
         return _form_page(request, session, form=form, errors=form.errors)
-    rows = await run_in_threadpool(
-        audit_access.person_history, context.gateway, principal, form.identifiers(), form.birth_date
-    )
-    body = audit_access.export_text(rows, "csv")
+    body = audit_access.export_text(await _history(context, principal, form), "csv")
     headers = {**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="historique-personne.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
