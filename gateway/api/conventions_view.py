@@ -80,18 +80,4 @@ def set_status(gateway: Gateway, convention_id: str, status: Status, actor: str)
         change_status(
             gateway.registry, convention_id, status, by=actor, engine=gateway.engine, audit=gateway.audit
         )
-        reload_conventions(gateway)
-
-
-def reload_conventions(gateway: Gateway) -> None:
-    reload = getattr(gateway, "reload_conventions", None)
-    if callable(reload):
-        reload()
-        return
-    # Gateway caches the registry (cached_property) and hands it to the processor: refresh both.
-    registry = ConventionRegistry.load(gateway.settings.conventions_dir)
-    registry.sync_to_store(gateway.engine)
-    gateway.__dict__["registry"] = registry
-    processor = gateway.__dict__.get("processor")
-    if processor is not None:
-        processor.registry = registry
+        gateway.reload_conventions()
