@@ -20,11 +20,14 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT))
+
+from sqlalchemy import select  # noqa: E402
 
 # (label, generator, inbound endpoint, partner, mapping, generator options)
 FORMATS = {
@@ -101,25 +104,26 @@ def _gateway(tmp: Path, database_url: str) -> Any:
     return Gateway(settings)
 
 
-def _floor(gateway: Any, fmt: str, payload: bytes) -> int:
+def _floor(gateway: Any, fmt: str, exchange_id: str) -> int:
     """Parse + map + validate + one batched insert per record (the records table)."""
+    import datetime as dt
+
     from gateway.mapping import translate_stream
     from gateway.model.validation import get_validator
-    from gateway.pipeline.intake import Envelope, receive
-    from gateway.store.tables import records
+    from gateway.store.payloads import open_payload
+    from gateway.store.tables import exchanges, records
 
-    _gen, endpoint_name, partner, mapping_name, _opts = FORMATS[fmt]
+    _gen, endpoint_name, _partner, mapping_name, _opts = FORMATS[fmt]
     endpoint = gateway.endpoints.endpoint(endpoint_name)
-    exchange_id = receive(gateway.engine, Envelope(endpoint_name, partner, "bench", payload)).exchange_id
+    with gateway.engine.connect() as connection:
+        size = connection.execute(select(exchanges.c.size).where(exchanges.c.id == exchange_id)).scalar_one()
     validator = get_validator()
     mapping = gateway.catalog.get(mapping_name)
     batch: list[dict[str, Any]] = []
     count = 0
-    now = time.time()
-    import datetime as dt
-
-    created = dt.datetime.fromtimestamp(now, dt.UTC)
-    outcomes = translate_stream(io.BytesIO(payload), mapping, variables=endpoint.variables)
+    created = dt.datetime.now(dt.UTC)
+    stream = open_payload(gateway.engine, exchange_id, size)
+    outcomes = translate_stream(stream, mapping, variables=endpoint.variables)
     for number, outcome in enumerate(outcomes, start=1):
         count += 1
         ok = isinstance(outcome, dict) and not validator.validate(outcome)
@@ -143,62 +147,69 @@ def _floor(gateway: Any, fmt: str, payload: bytes) -> int:
     return count
 
 
-def _end_to_end(gateway: Any, fmt: str, payload: bytes) -> int:
+def _end_to_end(gateway: Any, fmt: str, exchange_id: str) -> int:
     from datetime import UTC, datetime
 
-    from gateway.pipeline.intake import Envelope, receive
-
-    _gen, endpoint_name, partner, _mapping, _opts = FORMATS[fmt]
-    exchange_id = receive(gateway.engine, Envelope(endpoint_name, partner, "bench", payload)).exchange_id
     summary = gateway.processor.process(exchange_id, at=datetime(2026, 6, 15, tzinfo=UTC))
     return int(summary.read)
 
 
-def _measure(kind: str, fmt: str, records: int, store: str, queue: Any) -> None:
+def _prepare(tmp: Path, fmt: str, records: int, database_url: str) -> tuple[str, float]:
+    """In the parent: generate the input and store it as a received exchange (not measured)."""
+    from gateway.pipeline.intake import Envelope, receive
+
+    _gen, endpoint_name, partner, _mapping, _opts = FORMATS[fmt]
+    gateway = _gateway(tmp, database_url)
+    payload = _generate(fmt, records)
+    receipt = receive(gateway.engine, Envelope(endpoint_name, partner, "bench", payload))
+    gateway.engine.dispose()
+    return receipt.exchange_id, len(payload) / 1e6
+
+
+def _measure(kind: str, fmt: str, tmp: Path, database_url: str, exchange_id: str, queue: Any) -> None:
+    """In a fresh child process: process the stored exchange; its peak RSS is this run's alone."""
     from gateway.logging_setup import configure_logging
 
     configure_logging("warning", "json")
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
-        payload = _generate(fmt, records)
-        database = ""
-        cleanup = None
-        if store == "postgres":
-            sys.path.insert(0, str(PROJECT))
-            from tests.pg import temporary_database
-
-            cleanup = temporary_database(f"gw_bench_{uuid.uuid4().hex[:8]}")
-            database = cleanup.__enter__()
-        try:
-            gateway = _gateway(tmp, database)
-            gateway.registry  # noqa: B018 (load conventions before timing)
-            gateway.catalog.get(FORMATS[fmt][3])
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            start = time.perf_counter()
-            count = (_floor if kind == "floor" else _end_to_end)(gateway, fmt, payload)
-            elapsed = time.perf_counter() - start
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            gateway.engine.dispose()
-        finally:
-            if cleanup is not None:
-                cleanup.__exit__(None, None, None)
-    queue.put(
-        {
-            "records": count,
-            "seconds": elapsed,
-            "peak_mb": peak / 1024,
-            "growth_mb": (peak - before) / 1024,
-            "input_mb": len(payload) / 1e6,
-        }
-    )
+    gateway = _gateway(tmp, database_url)
+    gateway.registry  # noqa: B018 (load conventions before timing)
+    gateway.catalog.get(FORMATS[fmt][3])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    count = (_floor if kind == "floor" else _end_to_end)(gateway, fmt, exchange_id)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gateway.engine.dispose()
+    growth = (peak - before) / 1024
+    queue.put({"records": count, "seconds": elapsed, "peak_mb": peak / 1024, "growth_mb": growth})
 
 
 def run(kind: str, fmt: str, records: int, store: str) -> dict[str, Any]:
+    """Prepare a store holding the input as a received exchange, then measure ``kind`` on it."""
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        tmp = Path(folder)
+        database = ""
+        if store == "postgres":
+            from tests.pg import temporary_database
+
+            database = stack.enter_context(temporary_database(f"gw_bench_{uuid.uuid4().hex[:8]}"))
+        # Both steps in fresh processes: on Linux a child's ru_maxrss starts from its parent's size
+        # at fork time, so the process that generated the input must not be the measured one's parent.
+        exchange_id, input_mb = _in_child(_prepare_child, tmp, fmt, records, database)
+        result: dict[str, Any] = _in_child(_measure, kind, fmt, tmp, database, exchange_id)
+        return {**result, "input_mb": input_mb}
+
+
+def _prepare_child(tmp: Path, fmt: str, records: int, database_url: str, queue: Any) -> None:
+    queue.put(_prepare(tmp, fmt, records, database_url))
+
+
+def _in_child(target: Any, *args: Any) -> Any:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_measure, args=(kind, fmt, records, store, queue))
+    process = context.Process(target=target, args=(*args, queue))
     process.start()
-    result: dict[str, Any] = queue.get(timeout=3600)
+    result = queue.get(timeout=3600)
     process.join()
     return result
 
@@ -214,7 +225,7 @@ def main() -> None:
     args = parser.parse_args()
     stores = ("sqlite", "postgres") if args.store == "both" else (args.store,)
     header = f"{'format':<9} {'store':<9} {'records':>8} {'floor rec/s':>12} {'e2e rec/s':>10} {'ratio':>6} "
-    header += f"{'e2e peak MB':>12} {'input MB':>9}"
+    header += f"{'floor peak MB':>14} {'e2e peak MB':>12} {'input MB':>9}"
     if not args.json:
         print(header)
     for fmt in args.formats.split(","):
@@ -230,6 +241,7 @@ def main() -> None:
                 "floor_per_s": round(floor_rate),
                 "e2e_per_s": round(e2e_rate),
                 "ratio": round(e2e_rate / floor_rate, 2),
+                "floor_peak_mb": round(floor["peak_mb"], 1),
                 "e2e_peak_mb": round(e2e["peak_mb"], 1),
                 "input_mb": round(e2e["input_mb"], 1),
             }
@@ -238,7 +250,8 @@ def main() -> None:
             else:
                 print(
                     f"{fmt:<9} {store:<9} {row['records']:>8} {row['floor_per_s']:>12} "
-                    f"{row['e2e_per_s']:>10} {row['ratio']:>6} {row['e2e_peak_mb']:>12} {row['input_mb']:>9}",
+                    f"{row['e2e_per_s']:>10} {row['ratio']:>6} {row['floor_peak_mb']:>14} "
+                    f"{row['e2e_peak_mb']:>12} {row['input_mb']:>9}",
                     flush=True,
                 )
 

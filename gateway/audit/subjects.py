@@ -9,7 +9,7 @@ with each identifier (a DPO searches with "NIR + date de naissance").
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,17 +34,28 @@ class Subject:
         return sorted(keys)
 
 
-def personal_identifiers(node: Any) -> Iterator[Identifier]:
+def personal_identifiers(node: Any) -> list[Identifier]:
     """Every personal identifier anywhere in a resource (own identifiers and those inside references)."""
-    if isinstance(node, Mapping):
+    found: list[Identifier] = []
+    _collect_identifiers(node, found)
+    return found
+
+
+def _collect_identifiers(node: Any, found: list[Identifier]) -> None:
+    # Runs on every record: exact type tests first (JSON gives dicts and lists), ABCs only as a fallback.
+    if type(node) is dict or isinstance(node, Mapping):
         system, value = node.get("system"), node.get("value")
         if isinstance(system, str) and isinstance(value, str) and is_personal(system):
-            yield system, value
-        for child in node.values():
-            yield from personal_identifiers(child)
-    elif isinstance(node, list):
-        for item in node:
-            yield from personal_identifiers(item)
+            found.append((system, value))
+        children: Any = node.values()
+    elif type(node) is list:
+        children = node
+    else:
+        return
+    for child in children:
+        kind = type(child)
+        if kind is dict or kind is list or (kind is not str and isinstance(child, Mapping)):
+            _collect_identifiers(child, found)
 
 
 def subjects_of(bundle: Mapping[str, Any]) -> list[Subject]:

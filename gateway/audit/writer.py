@@ -106,10 +106,19 @@ class AuditLog:
         """Append the rows of ``entries``. With ``connection``, the caller's transaction must hold the
         chain lock (see :func:`gateway.audit.locking.chain_transaction`), so that the audit rows commit
         atomically with what they describe (records, outbox items)."""
-        rows = [row for entry in entries for row in self._decision_rows(entry)]
+        # A record's decisions (ingress, then one per flow) share its Bundle: name its persons once.
+        persons: dict[int, list[list[str]]] = {}
+        rows = [row for entry in entries for row in self._decision_rows(entry, persons)]
         return self._append(rows, connection)
 
-    def _decision_rows(self, entry: DecisionEntry) -> list[_PendingRow]:
+    def _persons(self, subject: Mapping[str, Any] | None) -> list[list[str]]:
+        """The pseudonyms of each person ``subject`` (a Bundle) names; one empty list if none."""
+        subjects = subjects_of(subject) if subject is not None else subjects_of({})
+        return [person.pseudonyms(self.pseudonymiser) for person in subjects]
+
+    def _decision_rows(
+        self, entry: DecisionEntry, persons: dict[int, list[list[str]]]
+    ) -> list[_PendingRow]:
         decision = entry.decision
         at = utc(entry.at or dt.datetime.now(dt.UTC))
         days = decision.retention_days or DEFAULT_RETENTION_DAYS
@@ -135,10 +144,11 @@ class AuditLog:
             "retention_until": at + dt.timedelta(days=days),
             "retention_category": decision.retention_category,
         }
-        subjects = subjects_of(entry.subject) if entry.subject is not None else subjects_of({})
+        key = id(entry.subject)  # the entries (hence the Bundles) stay alive during the call
+        if key not in persons:
+            persons[key] = self._persons(entry.subject)
         rows = []
-        for subject in subjects:
-            pseudonyms = subject.pseudonyms(self.pseudonymiser)
+        for pseudonyms in persons[key]:
             values = dict(base)
             removed = values.pop("removed_fields")
             values["person_pseudonyms"] = pseudonyms

@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
             if row is None:
                 err.print(f"no exchange {exchange_id}")
                 raise typer.Exit(1)
-            info = {k: v for k, v in row._mapping.items() if k != "payload"}
+            info = dict(row._mapping)
             out.print_json(json.dumps(info, default=str))
             for record in connection.execute(
                 select(records.c.number, records.c.line, records.c.status, records.c.error)

@@ -36,6 +36,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9\-._:]{1,128}$")
 _SAFE_TYPE = re.compile(r"^[A-Z][A-Za-z]{0,63}$")
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNKNOWN = "?"
+CODE_SYSTEM_PREFIX = "urn:fr:reseau-emploi:"
+"""Codings whose system starts with this are checked against our code systems."""
 
 
 @dataclass(frozen=True)
@@ -169,9 +171,11 @@ class CanonicalValidator:
                         _scrub(error.message, error.instance),
                     )
                 )
-        issues.extend(self._nir_key_issues(resource))
-        if self._check_codes:
-            issues.extend(self._code_issues(resource))
+        if self._has_value_issue(resource):
+            # Rare: walk again, this time keeping paths, to say where.
+            issues.extend(self._nir_key_issues(resource))
+            if self._check_codes:
+                issues.extend(self._code_issues(resource))
         return issues
 
     def is_valid(self, resource: Mapping[str, Any]) -> bool:
@@ -183,6 +187,22 @@ class CanonicalValidator:
         issues = self.validate(resource)
         if issues:
             raise InvalidResourceError(issues)
+
+    def _has_value_issue(self, resource: Mapping[str, Any]) -> bool:
+        """Whether any NIR key or code is wrong: one walk without paths (the common, valid case)."""
+        for node in _system_objects(resource):
+            system = node["system"]
+            if not isinstance(system, str):
+                continue
+            value = node.get("value")
+            nir = value if system == NIR and isinstance(value, str) else None
+            if nir is not None and self._nir_shape.is_valid(nir) and not is_valid_nir(nir):
+                return True
+            if self._check_codes and "code" in node and system.startswith(CODE_SYSTEM_PREFIX):
+                codesystem = codesystems.by_uri(system)
+                if codesystem is None or node["code"] not in codesystem:
+                    return True
+        return False
 
     def _nir_key_issues(self, resource: Mapping[str, Any]) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
@@ -203,7 +223,7 @@ class CanonicalValidator:
         issues: list[ValidationIssue] = []
         for parts, coding in _objects_with(resource, "system", "code"):
             system, code = coding.get("system"), coding.get("code")
-            if not isinstance(system, str) or not system.startswith("urn:fr:reseau-emploi:"):
+            if not isinstance(system, str) or not system.startswith(CODE_SYSTEM_PREFIX):
                 continue
             codesystem = codesystems.by_uri(system)
             owner_type, owner_id = _owner(resource, parts)
@@ -228,6 +248,27 @@ class CanonicalValidator:
                     )
                 )
         return issues
+
+
+def _system_objects(node: object, found: list[Mapping[str, Any]] | None = None) -> list[Mapping[str, Any]]:
+    """Every object with a ``system`` key (Codings, Identifiers), found without building paths.
+
+    JSON documents are dicts and lists: exact type tests keep this walk cheap (it runs on every record).
+    """
+    found = [] if found is None else found
+    if type(node) is dict or isinstance(node, Mapping):
+        if "system" in node:
+            found.append(node)
+        children: Iterable[object] = node.values()
+    elif type(node) is list:
+        children = node
+    else:
+        return found
+    for child in children:
+        kind = type(child)
+        if kind is dict or kind is list or (kind is not str and isinstance(child, Mapping)):
+            _system_objects(child, found)
+    return found
 
 
 def _objects_with(

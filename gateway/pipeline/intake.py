@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from gateway.clock import utcnow
+from gateway.store.payloads import slices, store_payload
 from gateway.store.tables import exchanges
 from gateway.store.upsert import insert_ignore_one
 
@@ -67,7 +68,6 @@ def receive(engine: Engine, envelope: Envelope) -> Receipt:
         "size": len(envelope.payload),
         "digest": envelope.digest,
         "idempotency_key": envelope.idempotency_key,
-        "payload": envelope.payload,
         "status": RECEIVED,
         "records_total": 0,
         "records_ok": 0,
@@ -75,6 +75,7 @@ def receive(engine: Engine, envelope: Envelope) -> Receipt:
     }
     with engine.begin() as connection:
         if insert_ignore_one(connection, exchanges, row, ["idempotency_key"]):
+            store_payload(connection, exchange_id, slices(envelope.payload))
             return Receipt(exchange_id, duplicate=False)
         existing = connection.execute(
             select(exchanges.c.id).where(exchanges.c.idempotency_key == envelope.idempotency_key)

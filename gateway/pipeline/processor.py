@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, func, select, update
 
 from gateway.audit import AuditLog, DecisionEntry, KeyedPseudonymiser
@@ -43,7 +44,7 @@ from gateway.model.validation import CanonicalValidator, get_validator
 from gateway.pipeline.endpoints import Endpoint, EndpointConfig
 from gateway.pipeline.routing import daily_batch_key
 from gateway.policy import ConventionRegistry, Decision, enforce_egress, enforce_ingress
-from gateway.store.payloads import open_payload
+from gateway.store.payloads import open_payload, read_payload
 from gateway.store.tables import dead_letters, exchanges, outbox, records
 from gateway.store.upsert import insert_ignore_many
 
@@ -127,9 +128,7 @@ class Processor:
     ) -> ExchangeSummary:
         """Process (or resume) one exchange; ``progress`` is told how many records were read so far."""
         with self.engine.connect() as connection:
-            # Everything but the payload, which is streamed in slices (see gateway.store.payloads).
-            columns = [c for c in exchanges.c if c.name != "payload"]
-            row = connection.execute(select(*columns).where(exchanges.c.id == exchange_id)).one()
+            row = connection.execute(select(exchanges).where(exchanges.c.id == exchange_id)).one()
             done = connection.execute(
                 select(func.max(records.c.number)).where(records.c.exchange_id == exchange_id)
             ).scalar()
@@ -159,7 +158,7 @@ class Processor:
     def _decode(self, row: Any, endpoint: Endpoint) -> Iterator[dict[str, Any] | SkippableRecordError]:
         """Records of a stored exchange: canonical Bundles as they are, or the endpoint's mapping."""
         if row.content_type == CANONICAL_CONTENT_TYPE:
-            payload = open_payload(self.engine, row.id, row.size).read()  # one API submission, small
+            payload = read_payload(self.engine, row.id)  # one API submission, small
             return iter([_canonical_bundle(payload, row.source_name or f"exchange {row.id}")])
         if not endpoint.mapping:
             raise ConfigurationError(f"endpoint {endpoint.name} has no mapping")
@@ -449,8 +448,11 @@ def _record_row(
 
 def _outbox_key(flow_key: str, endpoint: str, bundle: Mapping[str, Any]) -> str:
     """Same flow, same receiver, same content → same key: a record re-sent is not delivered twice."""
-    content = json.dumps(_without_meta_times(bundle), sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(content.encode()).hexdigest()
+    try:
+        content = orjson.dumps(_without_meta_times(bundle), option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # what orjson refuses (non-string keys, huge ints)
+        content = json.dumps(_without_meta_times(bundle), sort_keys=True, default=str).encode()
+    digest = hashlib.sha256(content).hexdigest()
     return f"{flow_key}>{endpoint}:{digest}"
 
 

@@ -1,23 +1,54 @@
-"""Read a stored envelope in chunks, so that processing a large file does not load it whole.
+"""Stored envelopes, kept in 1 MiB slices (``exchange_payloads``) and read back one slice at a time.
 
-The payload stays in the ``exchanges`` table (one place to back up, shared by every node); this reader
-fetches it one slice at a time with ``substr`` (SQLite BLOB and PostgreSQL bytea both support it) and is
-seekable, because some codecs read twice (XML with XSD validation).
+Slices keep memory flat whatever the file size, on SQLite and PostgreSQL alike, and live apart from the
+``exchanges`` row: SQLite rewrites a whole row on UPDATE, so a payload inside it would be copied on every
+status or counter change. The reader is seekable, because some codecs read twice (XML with XSD
+validation).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Iterator
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
-from gateway.store.tables import exchanges
+from gateway.store.tables import exchange_payloads
 
 CHUNK = 1 << 20
 
 
+def slices(payload: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """``payload`` cut into slices of ``size`` bytes (none for an empty payload)."""
+    view = memoryview(payload)
+    for start in range(0, len(payload), size):
+        yield bytes(view[start : start + size])
+
+
+def store_payload(connection: Connection, exchange_id: str, parts: Iterable[bytes]) -> int:
+    """Insert the slices of one envelope (in the caller's transaction); returns the total size."""
+    offset = 0
+    for seq, part in enumerate(parts):
+        connection.execute(
+            exchange_payloads.insert().values(exchange_id=exchange_id, seq=seq, start=offset, data=part)
+        )
+        offset += len(part)
+    return offset
+
+
+def read_payload(engine: Engine, exchange_id: str) -> bytes:
+    """A whole stored envelope (for small ones: API submissions, replays, tests)."""
+    with engine.connect() as connection:
+        parts = connection.execute(
+            select(exchange_payloads.c.data)
+            .where(exchange_payloads.c.exchange_id == exchange_id)
+            .order_by(exchange_payloads.c.seq)
+        ).scalars()
+        return b"".join(bytes(part) for part in parts)
+
+
 class StoredPayload(io.RawIOBase):
-    """A read-only, seekable raw stream over ``exchanges.payload`` of one exchange."""
+    """A read-only, seekable raw stream over the slices of one stored envelope."""
 
     def __init__(self, engine: Engine, exchange_id: str, size: int) -> None:
         super().__init__()
@@ -25,6 +56,9 @@ class StoredPayload(io.RawIOBase):
         self._id = exchange_id
         self._size = size
         self._position = 0
+        self._slice_offset = 0
+        self._slice = b""
+        """The slice last fetched, kept so that small reads do not query again."""
 
     def readable(self) -> bool:
         return True
@@ -41,21 +75,30 @@ class StoredPayload(io.RawIOBase):
         return self._position
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        wanted = min(len(buffer), self._size - self._position)
-        if wanted <= 0:
+        if self._position >= self._size or not len(buffer):
             return 0
-        with self._engine.connect() as connection:
-            chunk = connection.execute(
-                select(func.substr(exchanges.c.payload, self._position + 1, wanted)).where(
-                    exchanges.c.id == self._id
-                )
-            ).scalar_one()
-        data = bytes(chunk or b"")
+        start = self._position - self._slice_offset
+        if not 0 <= start < len(self._slice):
+            self._fetch()
+            start = self._position - self._slice_offset
+        data = self._slice[start : start + len(buffer)]
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
 
+    def _fetch(self) -> None:
+        """Load the slice holding the current position."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(exchange_payloads.c.start, exchange_payloads.c.data)
+                .where(exchange_payloads.c.exchange_id == self._id)
+                .where(exchange_payloads.c.start <= self._position)
+                .order_by(exchange_payloads.c.start.desc())
+                .limit(1)
+            ).one()
+        self._slice_offset, self._slice = int(row.start), bytes(row.data)
+
 
 def open_payload(engine: Engine, exchange_id: str, size: int) -> io.BufferedReader:
-    """A buffered binary stream over the stored payload (1 MiB slices)."""
+    """A buffered binary stream over the stored envelope."""
     return io.BufferedReader(StoredPayload(engine, exchange_id, size), buffer_size=CHUNK)

@@ -47,7 +47,6 @@ exchanges = Table(
     Column("size", BigInteger, nullable=False),
     Column("digest", String(64), nullable=False, comment="sha256 of the payload"),
     Column("idempotency_key", String(256), nullable=False, unique=True),
-    Column("payload", LargeBinary, comment="the envelope as received, stored before acknowledgement"),
     Column("status", String(32), nullable=False),
     Column("records_total", Integer, nullable=False, default=0),
     Column("records_ok", Integer, nullable=False, default=0),
@@ -57,6 +56,17 @@ exchanges = Table(
     Column("claimed_until", TS),
     Index(None, "status", "received_at"),
     Index(None, "endpoint", "received_at"),
+)
+
+exchange_payloads = Table(
+    "exchange_payloads",
+    metadata,
+    Column("exchange_id", String(36), ForeignKey("exchanges.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("start", BigInteger, nullable=False, comment="position of the slice's first byte"),
+    Column("data", LargeBinary, nullable=False),
+    comment="the envelope as received, in slices, stored before acknowledgement; apart from "
+    "exchanges so that status updates never rewrite it",
 )
 
 records = Table(

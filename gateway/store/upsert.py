@@ -16,8 +16,13 @@ def _statement(connection: Connection, table: Table, key: Sequence[str]) -> Inse
 
 
 def insert_ignore_one(connection: Connection, table: Table, row: dict[str, Any], key: Sequence[str]) -> bool:
-    """Insert ``row`` unless a row with the same ``key`` exists; True if it was inserted."""
-    return connection.execute(_statement(connection, table, key), row).rowcount == 1
+    """Insert ``row`` unless a row with the same ``key`` exists; True if it was inserted.
+
+    Told by RETURNING, not ``rowcount``: psycopg reports -1 for ``INSERT … ON CONFLICT DO NOTHING``
+    through SQLAlchemy 2.1, which made every insert look like a conflict on PostgreSQL.
+    """
+    statement = _statement(connection, table, key).returning(*table.primary_key.columns)
+    return connection.execute(statement, row).first() is not None
 
 
 def insert_ignore_many(

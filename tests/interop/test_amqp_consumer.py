@@ -17,6 +17,7 @@ from sqlalchemy import Engine, event, func, select
 from gateway.pipeline.endpoints import Endpoint
 from gateway.pipeline.intake import Envelope, receive
 from gateway.store.engine import make_engine, upgrade
+from gateway.store.payloads import read_payload
 from gateway.store.tables import exchanges
 from gateway.transports.amqp import AmqpConsumer, ConsumeReport
 from tests.peers.rabbitmq import AMQP_URL, Broker, broker
@@ -103,7 +104,7 @@ def test_published_messages_are_stored_and_acknowledged(engine: Engine, rabbit: 
         row = connection.execute(
             select(exchanges).where(exchanges.c.idempotency_key == "caf-events:id:caf-0")
         ).one()
-    assert (row.transport, row.content_type, row.payload) == (
+    assert (row.transport, row.content_type, read_payload(engine, row.id)) == (
         "amqp",
         "application/json",
         b'{"event":"droit-ouvert","n":0}',

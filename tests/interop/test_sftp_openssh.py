@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from gateway.errors import FatalError
 from gateway.store.engine import make_engine, upgrade
+from gateway.store.payloads import read_payload
 from gateway.store.tables import exchanges
 from gateway.transports.base import Delivery
 from gateway.transports.sftp import SftpOut, SftpPoller
@@ -71,7 +72,8 @@ def drop(depot: Path, name: str, body: bytes, age: float = 3600) -> Path:
 
 def stored_payloads(engine: Engine) -> list[bytes]:
     with engine.connect() as connection:
-        return [row.payload for row in connection.execute(select(exchanges))]
+        ids = connection.execute(select(exchanges.c.id).order_by(exchanges.c.received_at)).scalars().all()
+    return [read_payload(engine, exchange_id) for exchange_id in ids]
 
 
 def test_a_dsn_dropped_on_sshd_is_taken_once_and_moved(engine: Engine, sshd: Sshd, depot: Path) -> None:

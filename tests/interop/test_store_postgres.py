@@ -34,3 +34,46 @@ def test_migrations_on_postgres_match_metadata(pg_url: str) -> None:
     assert diff == [], f"migrations and tables.py differ on PostgreSQL: {diff}"
     assert "PostgreSQL" in str(version)
     assert PG_ADMIN_URL.startswith("postgresql")
+
+
+def test_payloads_are_stored_in_slices_and_stream_back(pg_url: str) -> None:
+    from gateway.pipeline.intake import Envelope, receive
+    from gateway.store.payloads import CHUNK, open_payload
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    payload = bytes(range(256)) * 10_000 + b"\x00end"  # 2.5 MB: three slices
+    exchange_id = receive(engine, Envelope("caf-in", "caf26", "test", payload)).exchange_id
+    with engine.connect() as connection:
+        sizes = (
+            connection.execute(
+                text("SELECT length(data) FROM exchange_payloads WHERE exchange_id = :id ORDER BY seq"),
+                {"id": exchange_id},
+            )
+            .scalars()
+            .all()
+        )
+    stream = open_payload(engine, exchange_id, len(payload))
+    read_back = b"".join(iter(lambda: stream.read(300_000), b""))
+    stream.seek(CHUNK - 3)
+    across = stream.read(6)
+    engine.dispose()
+    assert sizes == [CHUNK, CHUNK, len(payload) - 2 * CHUNK]
+    assert read_back == payload
+    assert across == payload[CHUNK - 3 : CHUNK + 3]
+
+
+def test_receive_tells_a_new_envelope_from_a_duplicate_on_postgres(pg_url: str) -> None:
+    """insert_ignore_one relies on RETURNING: psycopg's rowcount is -1 for ON CONFLICT DO NOTHING."""
+    from gateway.pipeline.intake import Envelope, receive
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    first = receive(engine, Envelope("plie-in", "plie-mel", "test", b"a;b\n1;2\n"))
+    again = receive(engine, Envelope("plie-in", "plie-mel", "test", b"a;b\n1;2\n"))
+    with engine.connect() as connection:
+        slices = connection.execute(text("SELECT count(*) FROM exchange_payloads")).scalar()
+    engine.dispose()
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert again.exchange_id == first.exchange_id
+    assert slices == 1

@@ -19,6 +19,7 @@ from gateway.errors import FatalError, RetriableError
 from gateway.pipeline.intake import Envelope, receive
 from gateway.pipeline.leases import acquire_lease
 from gateway.store.engine import make_engine, upgrade
+from gateway.store.payloads import read_payload
 from gateway.store.tables import exchanges, polled_files
 from gateway.transports.sftp import PollReport, SftpPoller, UnknownHostKeyError
 from gateway.transports.sftp.poller import message_id
@@ -77,7 +78,7 @@ def test_a_complete_file_is_taken_once_then_moved_to_the_processed_folder(
     assert again == PollReport()
     rows = stored(engine)
     assert len(rows) == 1
-    assert (rows[0].payload, rows[0].transport, rows[0].source_name) == (
+    assert (read_payload(engine, rows[0].id), rows[0].transport, rows[0].source_name) == (
         DSN,
         "sftp",
         "/incoming/dsn-2024-01.dsn",

@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import Engine, select
 
 from gateway.store.engine import make_engine, upgrade
+from gateway.store.payloads import read_payload
 from gateway.store.tables import exchanges
 from gateway.transports.soap import InboundSoapConfig, SoapInboundApp
 
@@ -81,7 +82,8 @@ def config(**extra: object) -> InboundSoapConfig:
 
 def stored(engine: Engine) -> list[tuple[str, bytes]]:
     with engine.connect() as connection:
-        return [(r.id, r.payload) for r in connection.execute(select(exchanges.c.id, exchanges.c.payload))]
+        ids = connection.execute(select(exchanges.c.id).order_by(exchanges.c.received_at)).scalars().all()
+    return [(exchange_id, read_payload(engine, exchange_id)) for exchange_id in ids]
 
 
 def test_push_is_stored_before_the_ack_and_deduplicated_on_message_id(

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from gateway.api.app import create_app
 from gateway.model.identifiers import NIR
+from gateway.store.payloads import read_payload
 from gateway.store.tables import audit_log, exchanges
 from tests.api_support import ApiEnv, api_env
 
@@ -49,7 +50,7 @@ def test_file_is_stored_before_the_answer_and_idempotent(env: ApiEnv, client: Te
     assert answer["duplicate"] is False
     with env.gateway.engine.connect() as connection:
         row = connection.execute(select(exchanges).where(exchanges.c.id == answer["exchange_id"])).one()
-    assert (row.payload, row.sender, row.endpoint, row.source_name) == (
+    assert (read_payload(env.gateway.engine, row.id), row.sender, row.endpoint, row.source_name) == (
         body,
         "plie-mel",
         "plie-mel-depot",

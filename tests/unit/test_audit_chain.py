@@ -347,3 +347,23 @@ def test_a_row_appended_after_the_head_without_the_chain_key_is_found(
     result = AuditQueries(engine, SETTINGS).verify()
     assert (result.ok, result.first_bad_seq) == (False, ROWS + 1), result
     engine.dispose()
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text() | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _JSON_VALUES, max_size=6))
+def test_canonical_json_is_the_documented_spelling(values: dict[str, object]) -> None:
+    """The chain's bytes are json.dumps(sort_keys, compact, UTF-8) whatever writes them (orjson is faster)."""
+    from gateway.audit.chain import canonical_json
+
+    try:
+        expected = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # lone surrogates cannot be hashed either way
+        return
+    assert canonical_json(values) == expected

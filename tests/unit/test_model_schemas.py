@@ -205,3 +205,36 @@ def test_validation_does_not_modify_the_resource() -> None:
     before = copy.deepcopy(resource)
     get_validator().validate(resource)
     assert resource == before
+
+
+def test_the_walk_without_paths_finds_what_the_walk_with_paths_reports() -> None:
+    """Valid records skip the path-building walks: the quick check must flag every case they report."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    validator = get_validator()
+    nirs = st.sampled_from(["285077505612371", "285077505612398", "185057800608436", "2850775056123", 7])
+    codes = st.sampled_from(["DEM", "XXX", 3, None])
+    systems = st.sampled_from(
+        [
+            "urn:fr:insee:nir",
+            "urn:fr:reseau-emploi:cs:caf-role-personne",
+            "urn:fr:reseau-emploi:cs:nope",
+            "urn:fr:cnaf:matricule",
+            5,
+        ]
+    )
+    leaf = st.fixed_dictionaries({"system": systems}, optional={"value": nirs, "code": codes})
+    documents = st.recursive(
+        leaf,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(documents)
+    def check(inner: Any) -> None:
+        document = {"resourceType": "Person", "id": "p1", "nested": inner}
+        reported = validator._nir_key_issues(document) + validator._code_issues(document)
+        assert validator._has_value_issue(document) == bool(reported)
+
+    check()

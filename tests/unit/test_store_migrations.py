@@ -30,3 +30,38 @@ def test_upgrade_is_idempotent_and_uses_wal(tmp_path: Path) -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_payloads_move_to_slices_and_back(tmp_path: Path) -> None:
+    """0002 moves envelopes out of ``exchanges`` (binary, NUL bytes kept); its downgrade puts them back."""
+    from alembic import command
+
+    from gateway.store.engine import alembic_config
+    from gateway.store.payloads import read_payload
+
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url, "0001")
+    payload = bytes(range(256)) * 3 + "é\x00fin".encode()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO exchanges (id, received_at, updated_at, endpoint, sender, transport, size, "
+                "digest, idempotency_key, payload, status, records_total, records_ok, records_rejected) "
+                "VALUES ('x1', '2026-01-01', '2026-01-01', 'e', 's', 't', :size, 'd', 'k', :payload, "
+                "'received', 0, 0, 0)"
+            ),
+            {"size": len(payload), "payload": payload},
+        )
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    assert read_payload(engine, "x1") == payload
+    assert "payload" not in {c["name"] for c in inspect(engine).get_columns("exchanges")}
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0001")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        restored = connection.execute(text("SELECT payload FROM exchanges WHERE id = 'x1'")).scalar()
+    engine.dispose()
+    assert bytes(restored) == payload
