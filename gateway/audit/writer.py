@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from gateway.audit.chain import GENESIS_HASH, chain_key, row_hash, utc
+from gateway.audit.chain import GENESIS_HASH, chain_key, has_float, row_hash, utc
 from gateway.audit.locking import chain_transaction
 from gateway.audit.pseudonyms import KeyedPseudonymiser
 from gateway.audit.signing import CheckpointSigner, SignedMark
@@ -116,9 +116,7 @@ class AuditLog:
         subjects = subjects_of(subject) if subject is not None else subjects_of({})
         return [person.pseudonyms(self.pseudonymiser) for person in subjects]
 
-    def _decision_rows(
-        self, entry: DecisionEntry, persons: dict[int, list[list[str]]]
-    ) -> list[_PendingRow]:
+    def _decision_rows(self, entry: DecisionEntry, persons: dict[int, list[list[str]]]) -> list[_PendingRow]:
         decision = entry.decision
         at = utc(entry.at or dt.datetime.now(dt.UTC))
         days = decision.retention_days or DEFAULT_RETENTION_DAYS
@@ -190,6 +188,8 @@ class AuditLog:
 
 
 def event_row(event: AuditEvent) -> _PendingRow:
+    if has_float(event.details):
+        raise ValueError(f"audit event {event.event!r}: details must hold no float (hash spelling)")
     at = utc(event.at or dt.datetime.now(dt.UTC))
     pseudonyms = sorted(set(event.pseudonyms))
     values = {
