@@ -10,30 +10,39 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from types import MappingProxyType
 from typing import Any
 
 from gateway.errors import PolicyDenied
 from gateway.model.identifiers import NIR
 from gateway.policy.decisions import EgressDecision, IngressDecision, Pseudonymiser
-from gateway.policy.model import RETENTION_CATEGORIES, Flow
+from gateway.policy.model import RETENTION_CATEGORIES, Convention, Flow
 from gateway.policy.paths import CompiledAllowlist
-from gateway.policy.population import failed_rules, resources_of
-from gateway.policy.projection import IdentifierPolicy, Projection, present_paths, project_resource
+from gateway.policy.population import failed_rules
+from gateway.policy.projection import MAPPINGS, IdentifierPolicy, Projection, project_resource
 from gateway.policy.registry import ConventionRegistry
 
 SENSITIVITY_SYSTEM = "urn:fr:reseau-emploi:sensitivity"
 NO_RUNNABLE_FLOW = "policy:no-runnable-flow"
 NOTHING_COVERED = "policy:nothing-covered"
+NIR_FIELD = f"identifier[{NIR}]"
+INGRESS_IDENTIFIERS = IdentifierPolicy(nir_allowed=True, pseudonymise=frozenset(), pseudonym=None)
+"""Identifiers are judged at egress (NIR, pseudonyms): at ingress they are only checked for coverage."""
 
 
 def sensitivity_labels(resource: Mapping[str, Any]) -> set[str]:
     meta = resource.get("meta")
-    labels = meta.get("security") if isinstance(meta, Mapping) else None
+    labels = meta.get("security") if isinstance(meta, MAPPINGS) else None
+    if not labels:
+        return set()
     return {
         str(label.get("code"))
-        for label in labels or []
-        if isinstance(label, Mapping) and label.get("system") == SENSITIVITY_SYSTEM
+        for label in labels
+        if isinstance(label, MAPPINGS) and label.get("system") == SENSITIVITY_SYSTEM
     }
 
 
@@ -51,30 +60,27 @@ def enforce_egress(
     prefix = flow.rule_prefix
     failed = failed_rules(flow, bundle, at)
     if failed:
-        return _egress(flow, False, {}, {}, [f"{prefix}:population:{rule.id}" for rule in failed])
+        return _egress(flow, None, {}, [f"{prefix}:population:{rule.id}" for rule in failed])
     identifiers = IdentifierPolicy(flow.nir_allowed, flow.pseudonymise, pseudonymiser.pseudonym)
     report = Projection()
-    entries = []
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping):
-            continue
-        resource_type = str(resource.get("resourceType"))
+    kept = _Kept()
+    for entry, resource, resource_type in _resources(bundle):
         if resource_type not in flow.resource_types:
             report.remove(resource_type, "resource-type")
             continue
         # The "nir" label does not drop the resource: the NIR identifier itself is removed (or
         # pseudonymised) by the identifier policy, and the label goes with it.
-        forbidden = sorted(sensitivity_labels(resource) - flow.sensitive_categories_allowed - {"nir"})
+        labels = sensitivity_labels(resource)
+        forbidden = sorted(labels - flow.sensitive_categories_allowed - {"nir"}) if labels else []
         if forbidden:
             report.remove(resource_type, f"sensitive:{forbidden[0]}")
             continue
         projected = project_resource(resource, flow.allowlist, identifiers, report)
-        entries.append(_entry(entry, _drop_stale_nir_label(projected)))
+        kept.add(entry, resource_type, _drop_stale_nir_label(projected, labels))
     rules = [f"{prefix}:{rule}" for rule in report.removed.values()]
-    if not entries:
-        return _egress(flow, False, {}, report.removed, [*rules, f"{prefix}:empty"])
-    return _egress(flow, True, _bundle(bundle, entries), report.removed, rules)
+    if not kept.entries:
+        return _egress(flow, None, report.removed, [*rules, f"{prefix}:empty"])
+    return _egress(flow, kept.result(bundle, report.fields), report.removed, rules)
 
 
 def enforce_ingress(
@@ -106,19 +112,14 @@ def enforce_ingress(
         )
     covered = _coverage(flows)
     report = Projection()
-    entries = []
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if not isinstance(resource, Mapping):
-            continue
-        resource_type = str(resource.get("resourceType"))
+    kept = _Kept()
+    for entry, resource, resource_type in _resources(bundle):
         allowlist = covered.get(resource_type)
         if allowlist is None:
             report.remove(resource_type, "resource-type")
             continue
-        # Identifiers are judged at egress (NIR, pseudonyms): at ingress they are only checked for coverage.
-        identifiers = IdentifierPolicy(nir_allowed=True, pseudonymise=frozenset(), pseudonym=None)
-        entries.append(_entry(entry, project_resource(resource, allowlist, identifiers, report)))
+        projected = project_resource(resource, allowlist, INGRESS_IDENTIFIERS, report)
+        kept.add(entry, resource_type, projected)
     conventions = {flow.convention.id: flow.convention for flow in flows}
     single = flows[0] if len(flows) == 1 else None
     common = next(iter(conventions.values())) if len(conventions) == 1 else None
@@ -129,13 +130,13 @@ def enforce_ingress(
         rules = [
             f"conv:{convention_id}:uncovered:{mode}" for convention_id in (refusing or sorted(conventions))
         ]
-    allowed = bool(entries) and not (report.removed and refusing)
-    if not entries:
+    allowed = bool(kept.entries) and not (report.removed and refusing)
+    if not kept.entries:
         rules.append(NOTHING_COVERED)
-    result = _bundle(bundle, entries) if allowed else {}
+    result = kept.result(bundle, report.fields) if allowed else _Result({})
     return IngressDecision(
         allowed=allowed,
-        bundle=result,
+        bundle=result.bundle,
         removed_fields=tuple(sorted(report.removed)),
         rules=tuple(rules),
         convention_id=common.id if common else None,
@@ -144,27 +145,51 @@ def enforce_ingress(
         purpose=purpose if purpose is not None else (single.purpose if single else None),
         sender=sender,
         receiver=None,
-        **_contents(result),
-        **_retention(common, result),
+        **result.contents(common),
         flows=tuple(sorted(flow.key for flow in flows)),
     )
 
 
-def _coverage(flows: Iterable[Flow]) -> dict[str, CompiledAllowlist]:
+def _coverage(flows: Sequence[Flow]) -> Mapping[str, CompiledAllowlist]:
     """Per resource type, the union of the flows' allows (denies are receiver-specific: egress only)."""
+    return _compiled_coverage(tuple((flow.resource_types, flow.allow) for flow in flows))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_coverage(
+    grants: tuple[tuple[frozenset[str], tuple[str, ...]], ...],
+) -> Mapping[str, CompiledAllowlist]:
+    """Compiled once per set of grants, so that the verdicts memoised by the allowlists serve every record.
+
+    Keyed on the content of the flows in force (not on their identity): a reload, a status change or a
+    validity boundary changes which flows are in force, hence the key, so a stale union is never served.
+    """
     allows: dict[str, set[str]] = {}
-    for flow in flows:
-        for resource_type in flow.resource_types:
+    for resource_types, allow in grants:
+        for resource_type in resource_types:
             paths = allows.setdefault(resource_type, set())
-            paths |= {path for path in flow.allow if path.split(".", 1)[0] == resource_type}
-    return {resource_type: CompiledAllowlist(paths, ()) for resource_type, paths in allows.items()}
+            paths |= {path for path in allow if path.split(".", 1)[0] == resource_type}
+    return MappingProxyType(
+        {resource_type: CompiledAllowlist(paths, ()) for resource_type, paths in allows.items()}
+    )
 
 
-def _drop_stale_nir_label(resource: dict[str, Any]) -> dict[str, Any]:
-    """Remove the ``nir`` security label when no clear NIR travels with the resource any more."""
-    if "nir" not in sensitivity_labels(resource):
+def _resources(bundle: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any], str]]:
+    """(entry, resource, resource type) of every entry holding a resource."""
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, MAPPINGS) else None
+        if isinstance(resource, MAPPINGS):
+            yield entry, resource, str(resource.get("resourceType"))
+
+
+def _drop_stale_nir_label(resource: dict[str, Any], labels: set[str]) -> dict[str, Any]:
+    """Remove the ``nir`` security label when no clear NIR travels with the resource any more.
+
+    ``labels``: the resource's sensitivity labels, already read.
+    """
+    if "nir" not in labels:
         return resource
-    if any(i.get("system") == NIR for i in resource.get("identifier") or [] if isinstance(i, Mapping)):
+    if any(i.get("system") == NIR for i in resource.get("identifier") or [] if isinstance(i, MAPPINGS)):
         return resource
     meta = dict(resource.get("meta") or {})
     meta["security"] = [label for label in meta.get("security") or [] if label.get("code") != "nir"]
@@ -191,23 +216,47 @@ def _bundle(bundle: Mapping[str, Any], entries: list[dict[str, Any]]) -> dict[st
     return result
 
 
-def _contents(bundle: Mapping[str, Any]) -> dict[str, Any]:
-    resources = resources_of(bundle)
-    labels = set().union(*(sensitivity_labels(r) for r in resources)) if resources else set()
-    fields = set().union(*(present_paths(r) for r in resources)) if resources else set()
-    if any(path.endswith("identifier[urn:fr:insee:nir]") for path in fields):
-        labels.add("nir")
-    return {
-        "resource_types": tuple(sorted({str(r.get("resourceType")) for r in resources})),
-        "fields": tuple(sorted(fields)),
-        "sensitive_categories": tuple(sorted(labels)),
-    }
+@dataclass
+class _Kept:
+    """Projected entries, and their resource types gathered on the way."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)
+
+    def add(self, entry: Mapping[str, Any], resource_type: str, resource: dict[str, Any]) -> None:
+        self.entries.append(_entry(entry, resource))
+        self.types.add(resource_type)
+
+    def result(self, bundle: Mapping[str, Any], fields: Iterable[str]) -> _Result:
+        """The Bundle of these entries; ``fields`` are their leaf paths, as the projection gathered them."""
+        labels = set().union(*(sensitivity_labels(entry["resource"]) for entry in self.entries))
+        return _Result(_bundle(bundle, self.entries), self.types, labels, set(fields))
 
 
-def _retention(convention: Any, bundle: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Result:
+    """A decision's Bundle and what its audit row records of it (nothing for an empty Bundle)."""
+
+    bundle: dict[str, Any]
+    types: Collection[str] = ()
+    labels: Collection[str] = ()
+    fields: Collection[str] = ()
+
+    def contents(self, convention: Convention | None) -> dict[str, Any]:
+        labels = set(self.labels)
+        if any(map(str.endswith, self.fields, repeat(NIR_FIELD))):
+            labels.add("nir")
+        return {
+            "resource_types": tuple(sorted(self.types)),
+            "fields": tuple(sorted(self.fields)),
+            "sensitive_categories": tuple(sorted(labels)),
+            **_retention(convention, labels),
+        }
+
+
+def _retention(convention: Convention | None, labels: Collection[str]) -> dict[str, Any]:
     if convention is None:
         return {}
-    labels = set(_contents(bundle)["sensitive_categories"])
     category = next(
         (c for c in RETENTION_CATEGORIES if c in labels and c in convention.retention_days), "default"
     )
@@ -215,11 +264,14 @@ def _retention(convention: Any, bundle: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _egress(
-    flow: Flow, allowed: bool, bundle: dict[str, Any], removed: Mapping[str, str], rules: Sequence[str]
+    flow: Flow, result: _Result | None, removed: Mapping[str, str], rules: Sequence[str]
 ) -> EgressDecision:
+    """Delivered (``result``) or refused (``None``)."""
+    allowed = result is not None
+    result = result or _Result({})
     return EgressDecision(
         allowed=allowed,
-        bundle=bundle,
+        bundle=result.bundle,
         removed_fields=tuple(sorted(removed)),
         rules=tuple(sorted(set(rules))),
         convention_id=flow.convention.id,
@@ -228,6 +280,5 @@ def _egress(
         purpose=flow.purpose,
         sender=flow.sender,
         receiver=flow.receiver,
-        **_contents(bundle),
-        **_retention(flow.convention, bundle),
+        **result.contents(flow.convention),
     )

@@ -9,6 +9,8 @@ its whole subtree. The verdict on a concrete node is one of:
 * ``DESCEND``: partly allowed, look at the children.
 
 Verdicts are memoised per concrete path: a flow meets a few hundred distinct paths, then only dict hits.
+Projection walks a tree of ``PathNode``s (one per concrete path, children memoised by key), so that a record
+costs dict lookups only: no path string is built or split once a path has been met.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from dataclasses import dataclass
 from enum import Enum
 
 _SELECTOR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([^\]]+)\]$")
+
+
+MEMO_LIMIT = 20_000
+"""Concrete paths memoised per allowlist: beyond, verdicts are computed per use, so that data bringing ever
+new keys or identifier systems cannot grow memory without bound."""
 
 
 class Action(Enum):
@@ -36,6 +43,8 @@ class Verdict:
 
 def split_path(path: str) -> list[str]:
     """Split on dots outside ``[...]`` (identifier systems are URNs with colons, never dots in brackets)."""
+    if "[" not in path and "]" not in path:
+        return path.split(".")
     parts: list[str] = []
     depth = 0
     current: list[str] = []
@@ -99,12 +108,19 @@ class CompiledAllowlist:
         self._allow_inside, self._allow_arrays = _inside(self.allow)
         self._deny_inside, self._deny_arrays = _inside(self.deny)
         self._memo: dict[str, Verdict] = {}
+        self._roots: dict[str, PathNode] = {}
 
     def verdict(self, path: str) -> Verdict:
         cached = self._memo.get(path)
         if cached is None:
-            cached = self._memo[path] = self._compute(path)
+            cached = self._compute(path)
+            if self.has_room():
+                self._memo[path] = cached
         return cached
+
+    def has_room(self) -> bool:
+        """True while the memo (and the node tree, one node per memoised path) is under ``MEMO_LIMIT``."""
+        return len(self._memo) < MEMO_LIMIT
 
     def _compute(self, path: str) -> Verdict:
         segments = split_path(path)
@@ -125,3 +141,44 @@ class CompiledAllowlist:
     def covers(self, path: str) -> bool:
         """True if a field path (as a mapping declares it) would reach the receiver at least in part."""
         return self.verdict(path).action is not Action.DROP
+
+    def root(self, resource_type: str) -> PathNode:
+        """The node of a resource type, from which projection reaches every concrete path below."""
+        node = self._roots.get(resource_type)
+        if node is None:
+            node = self._roots[resource_type] = PathNode(self, resource_type)
+        return node
+
+
+class PathNode(dict[str, "PathNode"]):
+    """One concrete path under one allowlist: its verdict, and its children built once then reused.
+
+    The node is the dict of its children by key (``node[key]`` is ``<path>.<key>``, made on first use), so
+    that a walk costs one dict lookup per node.
+    """
+
+    __slots__ = ("_allowlist", "_elements", "action", "path", "rule")
+
+    def __init__(self, allowlist: CompiledAllowlist, path: str) -> None:
+        super().__init__()
+        verdict = allowlist.verdict(path)
+        self.path = path
+        self.action = verdict.action
+        self.rule = verdict.rule or "not-allowed"  # the rule suffix reported when the node is removed
+        self._allowlist = allowlist
+        self._elements: dict[str, PathNode] = {}
+
+    def __missing__(self, key: str) -> PathNode:
+        node = PathNode(self._allowlist, f"{self.path}.{key}")
+        if self._allowlist.has_room():
+            self[key] = node
+        return node
+
+    def element(self, system: str) -> PathNode:
+        """``<path>[<system>]``: an identifier element of this array, by system."""
+        node = self._elements.get(system)
+        if node is None:
+            node = PathNode(self._allowlist, f"{self.path}[{system}]")
+            if self._allowlist.has_room():
+                self._elements[system] = node
+        return node

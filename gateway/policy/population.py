@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.model.identifiers import SIRET
 from gateway.policy.model import Flow, PopulationRule, legal_date
+from gateway.policy.projection import MAPPINGS
 
 Resource = Mapping[str, Any]
 RuleCheck = Callable[[PopulationRule, Flow, list[Resource], dt.datetime], bool]
@@ -21,7 +22,7 @@ RuleCheck = Callable[[PopulationRule, Flow, list[Resource], dt.datetime], bool]
 
 def resources_of(bundle: Mapping[str, Any]) -> list[Resource]:
     entries = bundle.get("entry") or []
-    return [entry["resource"] for entry in entries if isinstance(entry, Mapping) and "resource" in entry]
+    return [entry["resource"] for entry in entries if isinstance(entry, MAPPINGS) and "resource" in entry]
 
 
 def _of_type(resources: list[Resource], *types: str) -> Iterator[Resource]:
@@ -43,7 +44,9 @@ def _accompanied_by_sender(
     for resource in _of_type(resources, "Accompaniment", "Orientation"):
         key = "organization" if resource["resourceType"] == "Accompaniment" else "referentOrganization"
         reference = resource.get(key)
-        if isinstance(reference, Mapping) and _names_party(reference, organisations, sender.siret, sender.id):
+        if isinstance(reference, MAPPINGS) and _names_party(
+            reference, organisations, sender.siret, sender.id
+        ):
             return True
     return False
 
@@ -63,7 +66,7 @@ def _names_party(
 def _has_siret(identifiers: Any, siret: str) -> bool:
     elements = identifiers if isinstance(identifiers, list) else [identifiers]
     return any(
-        isinstance(element, Mapping) and element.get("system") == SIRET and element.get("value") == siret
+        isinstance(element, MAPPINGS) and element.get("system") == SIRET and element.get("value") == siret
         for element in elements
     )
 
@@ -85,7 +88,7 @@ def departement_of(address: Mapping[str, Any]) -> str | None:
 
 def _addresses(value: Any) -> list[Mapping[str, Any]]:
     items = value if isinstance(value, list) else [value]
-    return [item for item in items if isinstance(item, Mapping)]
+    return [item for item in items if isinstance(item, MAPPINGS)]
 
 
 def _resident_of(rule: PopulationRule, flow: Flow, resources: list[Resource], at: dt.datetime) -> bool:
@@ -110,7 +113,7 @@ def _rsa_rights_and_duties(
 ) -> bool:
     for right in _of_type(resources, "BenefitRight"):
         benefit = right.get("benefit")
-        code = benefit.get("code") if isinstance(benefit, Mapping) else None
+        code = benefit.get("code") if isinstance(benefit, MAPPINGS) else None
         if code == "rsa" and right.get("rightsAndDuties") is True:
             return True
     return False
@@ -143,7 +146,7 @@ def _has_identifier(rule: PopulationRule, flow: Flow, resources: list[Resource],
     persons = _persons(resources)
     return bool(persons) and all(
         any(
-            isinstance(i, Mapping) and i.get("system") == system and i.get("value")
+            isinstance(i, MAPPINGS) and i.get("system") == system and i.get("value")
             for i in p.get("identifier") or []
         )
         for p in persons

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select, update
 from gateway.errors import ConfigurationError
 from gateway.policy.loader import load_convention
 from gateway.policy.model import Convention, Flow
+from gateway.policy.projection import MAPPINGS
 from gateway.store.tables import conventions as conventions_table
 from gateway.store.upsert import insert_ignore_one
 
@@ -82,7 +83,7 @@ class ConventionRegistry:
         types = {
             str(entry["resource"].get("resourceType"))
             for entry in bundle.get("entry") or []
-            if isinstance(entry, Mapping) and isinstance(entry.get("resource"), Mapping)
+            if isinstance(entry, MAPPINGS) and isinstance(entry.get("resource"), MAPPINGS)
         }
         return self.flows_from(sender, types, at=at) if types else []
 
