@@ -297,7 +297,7 @@ class Processor:
                     endpoint=target.name,
                     idempotency_key=key,
                     payload={"bundle": decision.bundle},
-                    ordering_key=person_key if target.ordered else None,
+                    ordering_key=person_key if flow.ordered or target.ordered else None,
                     batch_key=daily_batch_key(target.name, now) if target.batch == "daily" else None,
                     now=now,
                 )

@@ -197,6 +197,7 @@ def _flow(
         expected_volume=ExpectedVolume(volume["records"], volume["per"]) if volume else None,
         allowlist=CompiledAllowlist(raw["allow"], raw.get("deny", ())),
         description=raw.get("description"),
+        ordered=raw.get("ordering", "none") == "per-person",
     )
 
 

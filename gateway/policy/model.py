@@ -111,6 +111,9 @@ class Flow:
     expected_volume: ExpectedVolume | None
     allowlist: CompiledAllowlist = field(compare=False, repr=False)
     description: str | None = None
+    ordered: bool = False
+    """``ordering: per-person``: the receiver gets each person's items in the order they were produced
+    (a later item waits until the earlier one is delivered or dead-lettered)."""
 
     @property
     def rule_prefix(self) -> str:
