@@ -6,6 +6,7 @@ operator behaves exactly like the running service.
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,7 @@ from gateway.audit import AuditLog, KeyedPseudonymiser
 from gateway.delivery.outbox import Outbox, OutboxItem
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.worker import DeliveryWorker
+from gateway.errors import ConfigurationError
 from gateway.logging_setup import get_logger
 from gateway.mapping import MappingCatalog
 from gateway.pipeline.endpoints import EndpointConfig, load_endpoints
@@ -87,6 +89,24 @@ class Gateway:
         return Processor(
             self.engine, self.endpoints, self.catalog, self.registry, self.audit, self.pseudonymiser
         )
+
+    def warm_up(self) -> None:
+        """Load what processing needs (conventions, inbound mappings, schemas), then take those
+        long-lived objects out of the garbage collector's passes (``gc.freeze``): a busy processor
+        otherwise walks them all again on every full collection (about 15 % of processing time in
+        bench/pipeline). Call once, after start-up, in processes that process exchanges."""
+        from gateway.model.validation import get_validator
+
+        _ = self.registry, self.processor
+        for endpoint in self.endpoints.inbound():
+            if endpoint.mapping:
+                try:
+                    self.catalog.get(endpoint.mapping)
+                except ConfigurationError as error:  # reported again, per exchange, when used
+                    log.warning("mapping.unusable", endpoint=endpoint.name, error=str(error))
+        get_validator()
+        gc.collect()
+        gc.freeze()
 
     def worker(self, name: str | None = None) -> DeliveryWorker:
         return DeliveryWorker(

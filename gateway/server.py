@@ -30,6 +30,7 @@ def run_server(host: str, port: int, *, demo: bool = False) -> None:
     app = create_app(settings, gateway.engine, gateway, clients=clients)
     if demo:
         app.include_router(demo_router())
+    gateway.warm_up()
     stop = threading.Event()
     gateway.run_background(stop)
     log.info("gateway.start", host=host, port=port, store=gateway.engine.dialect.name, demo=demo)

@@ -222,8 +222,7 @@ def _measure(kind: str, fmt: str, tmp: Path, database_url: str, exchange_id: str
 
     configure_logging("warning", "json")
     gateway = _gateway(tmp, database_url)
-    gateway.registry  # noqa: B018 (load conventions before timing)
-    gateway.catalog.get(FORMATS[fmt][3])
+    gateway.warm_up()  # as `gateway worker` and `gateway serve` do
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     count = KINDS[kind](gateway, fmt, exchange_id)

@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         from gateway.pipeline.intake import Envelope, receive
 
         gateway = _gateway()
+        gateway.warm_up()
         target = gateway.endpoints.endpoint(endpoint)
         if target.direction != "in":
             raise typer.BadParameter(f"{endpoint} is not an inbound endpoint", param_hint="--endpoint")
@@ -85,6 +86,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the processor and a delivery worker (scale out: run as many as needed on PostgreSQL)."""
         gateway = _gateway()
+        gateway.warm_up()
         if once:
             processed = gateway.process_pending()
             worker = gateway.worker()
