@@ -126,4 +126,3 @@ def prepare(gateway: Gateway, say: Callable[[str], None] = print) -> list[Path]:
     say("      `gateway dlq replay --all`): each is delivered once.")
     log.info("demo.prepared", files=len(written))
     return written
-
