@@ -22,6 +22,7 @@ from gateway.audit.subjects import subjects_of
 from gateway.policy.decisions import Decision
 from gateway.settings import Settings
 from gateway.store.tables import audit_checkpoints, audit_log, audit_person_index
+from gateway.store.upsert import insert_plain_rows
 
 DEFAULT_RETENTION_DAYS = 365
 """Retention of rows no convention governs (refusals without a flow, operator and DPO events)."""
@@ -267,14 +268,13 @@ def append_rows(connection: Connection, rows: Sequence[_PendingRow], key: bytes)
     """Chain and insert ``rows`` after the current head; the caller holds the chain lock."""
     seq, previous = chain_head(connection)
     records: list[dict[str, Any]] = []
-    index: list[dict[str, Any]] = []
+    index: list[tuple[str, int]] = []
     for pending in rows:
         seq += 1
         values = {**pending.values, "seq": seq, "prev_hash": previous}
         values["hash"] = previous = row_hash(values, key)
         records.append(values)
-        index.extend({"pseudonym": pseudonym, "seq": seq} for pseudonym in pending.pseudonyms)
+        index.extend((pseudonym, seq) for pseudonym in pending.pseudonyms)
     connection.execute(insert(audit_log), records)
-    if index:
-        connection.execute(insert(audit_person_index), index)
+    insert_plain_rows(connection, audit_person_index, ("pseudonym", "seq"), index)
     return [record["seq"] for record in records]
