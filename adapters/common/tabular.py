@@ -95,6 +95,21 @@ class TabularSettings:
             return value.split(separator)
         return value
 
+    def read_row(self, headers: Sequence[str | None], cells: Sequence[Any]) -> dict[str, Any]:
+        """:meth:`read_value` for each cell of a row (headers and cells of the same length), unnamed columns
+        dropped: one call per row rather than per cell."""
+        nulls = self.null_literals
+        data = {
+            header: None if value is None or (isinstance(value, str) and value in nulls) else value
+            for header, value in zip(headers, cells, strict=True)
+            if header is not None
+        }
+        for header, separator in self.multi_values.items():
+            value = data.get(header)
+            if isinstance(value, str):
+                data[header] = value.split(separator)
+        return data
+
     def write_value(self, header: str, value: Any, *, record: int) -> Any:
         """Inverse of :meth:`read_value`: lists joined with the column's separator, None as ``write_null``."""
         if value is None:

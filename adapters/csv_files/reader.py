@@ -74,9 +74,5 @@ class CsvReader:
                     line=start,
                 )
                 continue
-            data = {
-                header: self.settings.read_value(header, value)
-                for header, value in zip(headers, cells, strict=True)
-                if header is not None
-            }
+            data = self.settings.read_row(headers, cells)
             yield SourceRecord(number=number, data=data, line=start, source=source_name)

@@ -71,17 +71,18 @@ class _Parse:
         self.number = 0
         self.snapshot: dict[str, Any] | None = None
         self.footer_seen = False
+        self.rubrics = norm.rubrics()  # looked up on every line: held rather than re-fetched
+        self.checked_blocks = norm.checked_blocks()
 
     def run(self, stream: BinaryIO) -> Iterator[ReadItem]:
         line_number = 0
         for line_number, text in enumerate(
             decoded_lines(stream, self.reader.encoding, source=self.source), 1
         ):
-            text = text.rstrip("\r\n")
-            if not text.strip():
-                continue
-            match = LINE.fullmatch(text)
+            match = LINE.fullmatch(text.rstrip("\r\n"))
             if match is None:
+                if not text.strip():
+                    continue  # a blank line
                 raise UnreadableFileError(
                     "line is not of the form Sxx.Gxx.xx.xxx,'value'", file=self.source, line=line_number
                 )
@@ -147,9 +148,9 @@ class _Parse:
             self._anomaly(f"{block_id}.000", "unknown block", line, unknown=True)
 
     def _check(self, rubric_id: str, value: str, line: int) -> None:
-        rubric = norm.rubrics().get(rubric_id)
+        rubric = self.rubrics.get(rubric_id)
         if rubric is None:
-            if rubric_id[:10] in norm.checked_blocks():
+            if rubric_id[:10] in self.checked_blocks:
                 self._anomaly(rubric_id, "unknown rubric", line, unknown=True)
             return
         rule = rubric.violation(value)

@@ -29,28 +29,39 @@ def local_name(tag: str) -> str:
 
 
 def element_to_value(element: etree._Element, force_list: Collection[str] = ()) -> Any:
-    children = [child for child in element if isinstance(child.tag, str)]
-    attributes = element.attrib
     text = element.text
-    if not children and not attributes:
-        return text or None
-    node: dict[str, Any] = {"@" + local_name(str(name)): value for name, value in attributes.items()}
-    for child in children:
-        key = local_name(str(child.tag))
+    attributes = element.attrib
+    if not attributes:
+        if not len(element):  # the common leaf: no attribute, no child of any kind
+            return text or None
+        node: dict[str, Any] = {}
+    else:
+        node = {"@" + local_name(str(name)): value for name, value in attributes.items()}
+    has_children = False
+    mixed = [text] if text and not text.isspace() else []
+    # One pass over the children (a second one would build their lxml proxies again): entities, comments
+    # and processing instructions are skipped, but the text after them still counts as mixed content.
+    for child in element:
+        tail = child.tail
+        if tail and not tail.isspace():
+            mixed.append(tail)
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        has_children = True
+        key = tag.rpartition("}")[2] if tag[0] == "{" else tag  # local_name, inlined (hot)
         value = element_to_value(child, force_list)
-        if key in node:
-            existing = node[key]
-            if isinstance(existing, list):
-                existing.append(value)
-            else:
-                node[key] = [existing, value]
-        else:
+        if key not in node:
             node[key] = [value] if key in force_list else value
-    if children:
-        pieces = [text, *(child.tail for child in element)]
-        mixed = "".join(piece for piece in pieces if piece and not piece.isspace())
+        elif isinstance(existing := node[key], list):
+            existing.append(value)
+        else:
+            node[key] = [existing, value]  # a name met more than once gives a list
+    if has_children:
         if mixed:
-            node[TEXT] = mixed
+            node[TEXT] = "".join(mixed)
+    elif not attributes:
+        return text or None
     elif text:
         node[TEXT] = text
     return node

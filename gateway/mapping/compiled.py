@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -14,8 +15,8 @@ from gateway.codecs import SourceRecord
 from gateway.errors import ConfigurationError, SkippableRecordError
 from gateway.mapping.compiler import VARIABLE, MappingSpec, ResourceTemplate
 from gateway.mapping.coverage import emitted_paths, leaf_paths, read_paths
-from gateway.mapping.expressions import REFERENCE_INDEX, Path, Roots
-from gateway.mapping.nodes import FieldFailure, RunState, as_items, is_empty, key_text, truthy, write
+from gateway.mapping.expressions import REFERENCE_INDEX, Path, Roots, truthy
+from gateway.mapping.nodes import FieldFailure, RunState, as_items, is_empty, key_text, write
 
 ID_NAMESPACE = uuid.UUID("6f1c2b0e-7d0a-5b8e-9a43-2f6f1d0c9e51")
 """Namespace of every id the mappings derive (uuid5): fixed forever, or ids would change."""
@@ -47,6 +48,7 @@ class CompiledMapping:
         self._null_values = spec.source.null_values
         self._bundle_meta = {"source": spec.partner_system}
         self._bundle_extension = [{"url": MAPPING_EXTENSION, "valueString": f"{spec.name}@{spec.version}"}]
+        self._id_prefix = ID_NAMESPACE.bytes + f"{spec.name}|".encode()
 
     # ------------------------------------------------------------------------------------ description
 
@@ -169,7 +171,7 @@ class CompiledMapping:
         return bundle
 
     def _uuid(self, resource_type: str, key: str) -> str:
-        return str(uuid.uuid5(ID_NAMESPACE, f"{self.spec.name}|{resource_type}|{key}"))
+        return uuid5_text(self._id_prefix + f"{resource_type}|{key}".encode())
 
     def _instances(self, data: Any, state: RunState) -> list[tuple[ResourceTemplate, list[Any], str]]:
         """Pass 1: which resources exist, their scopes and ids (so that references can point at them).
@@ -233,13 +235,14 @@ class CompiledMapping:
             value = assignment.node.evaluate(scope, state)
             if not is_empty(value):
                 write(resource, assignment, value)
-        labels = [
-            {"system": SENSITIVITY_SYSTEM, "code": label.code}
-            for label in template.security
-            if label.when is None or truthy(label.when.evaluate(scope, state.roots))
-        ]
-        if labels:
-            meta["security"] = labels
+        if template.security:
+            labels = [
+                {"system": SENSITIVITY_SYSTEM, "code": label.code}
+                for label in template.security
+                if label.when is None or truthy(label.when.evaluate(scope, state.roots))
+            ]
+            if labels:
+                meta["security"] = labels
         return resource
 
     def _drop_nulls(self, value: Any) -> Any:
@@ -324,6 +327,14 @@ class CompiledMapping:
             return str(found)
 
         return VARIABLE.sub(substitute, value)
+
+
+def uuid5_text(name: bytes) -> str:
+    """``str(uuid.uuid5(ID_NAMESPACE, …))`` given the namespace bytes + the UTF-8 name, without building a
+    UUID object (several per record): SHA-1, then the version (5) and RFC 4122 variant bits."""
+    digest = hashlib.sha1(name).hexdigest()  # noqa: S324  # UUID version 5 is defined on SHA-1
+    variant = "89ab"[int(digest[16], 16) & 3]
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
 
 
 def merge_into(target: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _TOKENS = re.compile(r"YYYY|YY|MM|M|DD|D|HH|mm|ss|S+")
@@ -90,19 +91,22 @@ def _pivot_year(two_digits: int) -> int:
     return 2000 + two_digits if two_digits <= current else 1900 + two_digits
 
 
+_FORMATTERS: dict[str, Callable[[dt.datetime], str]] = {
+    "YYYY": lambda moment: f"{moment.year:04d}",
+    "YY": lambda moment: f"{moment.year % 100:02d}",
+    "MM": lambda moment: f"{moment.month:02d}",
+    "M": lambda moment: str(moment.month),
+    "DD": lambda moment: f"{moment.day:02d}",
+    "D": lambda moment: str(moment.day),
+    "HH": lambda moment: f"{moment.hour:02d}",
+    "mm": lambda moment: f"{moment.minute:02d}",
+    "ss": lambda moment: f"{moment.second:02d}",
+}
+
+
 def _format_token(piece: str, moment: dt.datetime) -> str:
-    formatted = {
-        "YYYY": f"{moment.year:04d}",
-        "YY": f"{moment.year % 100:02d}",
-        "MM": f"{moment.month:02d}",
-        "M": str(moment.month),
-        "DD": f"{moment.day:02d}",
-        "D": str(moment.day),
-        "HH": f"{moment.hour:02d}",
-        "mm": f"{moment.minute:02d}",
-        "ss": f"{moment.second:02d}",
-    }
-    return formatted.get(piece) or f"{moment.microsecond:06d}"[: len(piece)]
+    formatter = _FORMATTERS.get(piece)
+    return formatter(moment) if formatter is not None else f"{moment.microsecond:06d}"[: len(piece)]
 
 
 def compile_format(text: str) -> DateFormat:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
-from gateway.mapping.expressions import Expression, Roots
+from gateway.mapping.expressions import CONTAINERS, Expression, Roots, truthy
 from gateway.mapping.transforms import Step, TransformError
+
+_KEY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+"""``json.dumps`` with these options builds an encoder at every call; this one is built once."""
 
 
 class FieldFailure(Exception):
@@ -26,12 +30,8 @@ class FieldFailure(Exception):
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and not value)
-
-
-def truthy(value: Any) -> bool:
-    """JMESPath truthiness: false, null and empty strings/lists/objects are false (0 is true)."""
-    return not (value is None or value is False or (isinstance(value, str | list | dict) and not value))
+    """Null, ``""``, ``[]`` or ``{}`` (``0`` and ``false`` are values)."""
+    return value is None or (not value and isinstance(value, CONTAINERS))
 
 
 def as_items(value: Any) -> list[Any]:
@@ -107,7 +107,7 @@ class ValueNode:
                 raise FieldFailure(self.label, f"source {self.expr.text!r}: {exc}") from None
         if is_empty(value):
             value = self.default
-            if is_empty(value) and self.required:
+            if self.required and is_empty(value):
                 raise FieldFailure(self.label, f"required, but source {self.expr.text!r} gives no value")
         return value
 
@@ -132,9 +132,12 @@ def key_text(key: Any) -> str | None:
         return key
     if isinstance(key, int | float) and not isinstance(key, bool):
         return str(key)
-    if isinstance(key, list) and all(is_empty(k) for k in key):
-        return None
-    return json.dumps(key, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(key, list):
+        if all(type(k) is str for k in key):  # the usual [a, b] key: what the encoder writes, directly
+            return "[" + ",".join(map(encode_basestring, key)) + "]" if any(key) else None
+        if all(is_empty(k) for k in key):
+            return None
+    return _KEY_JSON.encode(key)
 
 
 @dataclass(frozen=True)
@@ -191,16 +194,23 @@ class Assignment:
     parts: tuple[str, ...]
     append: bool
     node: Node
+    parents: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """``parts`` but the last: the objects to walk (or create) before writing."""
+    last: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parents", self.parts[:-1])
+        object.__setattr__(self, "last", self.parts[-1])
 
 
 def write(target: dict[str, Any], assignment: Assignment, value: Any) -> None:
     node = target
-    for part in assignment.parts[:-1]:
+    for part in assignment.parents:
         child = node.get(part)
         if not isinstance(child, dict):
             child = node[part] = {}
         node = child
-    last = assignment.parts[-1]
+    last = assignment.last
     if isinstance(value, list):
         value = [item for item in value if not is_empty(item)]
         if not value:

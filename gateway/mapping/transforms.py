@@ -165,7 +165,8 @@ def _text_step(name: str, op: Callable[[str], str]) -> Builder:
     def build(params: dict[str, Any], env: BuildEnv, direction: Direction) -> Step:
         if direction == "inverse":
             return _identity(name)
-        return Step(name, lambda value: op(_text(value)))
+        # Most values are already text: skip the call to _text for them (a hot path).
+        return Step(name, lambda value: op(value if value.__class__ is str else _text(value)))
 
     return build
 
