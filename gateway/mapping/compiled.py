@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
+from jmespath.exceptions import JMESPathError
+
 from gateway.codecs import SourceRecord
 from gateway.errors import ConfigurationError, SkippableRecordError
 from gateway.mapping.compiler import VARIABLE, MappingSpec, ResourceTemplate
@@ -142,6 +144,13 @@ class CompiledMapping:
                 record=record.number,
                 line=record.line,
                 field=failure.field_label,
+            ) from None
+        except JMESPathError as exc:  # a resource's foreach/when/id expression: no field to name
+            raise SkippableRecordError(
+                f"the data has an unexpected type for a resource expression ({type(exc).__name__})",
+                file=record.source,
+                record=record.number,
+                line=record.line,
             ) from None
         ids = sorted(entry["resource"]["id"] for entry in entries)
         return {
@@ -289,6 +298,10 @@ class CompiledMapping:
             raise SkippableRecordError(
                 f"bundle {bundle_id}: {failure.reason}" if isinstance(bundle_id, str) else failure.reason,
                 field=failure.field_label,
+            ) from None
+        except JMESPathError as exc:
+            raise SkippableRecordError(
+                f"the Bundle has an unexpected type for an expression ({type(exc).__name__})"
             ) from None
         finally:
             REFERENCE_INDEX.reset(token)

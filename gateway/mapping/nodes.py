@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any, Protocol
 
+from jmespath.exceptions import JMESPathError
+
 from gateway.mapping.expressions import CONTAINERS, Expression, Roots, truthy
 from gateway.mapping.transforms import Step, TransformError
 
@@ -27,6 +29,11 @@ class FieldFailure(Exception):
         self.field_label = field_label
         self.reason = reason
         super().__init__(f"{field_label}: {reason}")
+
+
+def unexpected_data(expression: str, error: JMESPathError) -> str:
+    """The reason for a JMESPath error met at run time, without its message (which quotes the value)."""
+    return f"source {expression!r}: the data has an unexpected type ({type(error).__name__})"
 
 
 def is_empty(value: Any) -> bool:
@@ -97,9 +104,12 @@ class ValueNode:
     constant: bool = False
 
     def evaluate(self, scope: Any, state: RunState) -> Any:
-        if self.when is not None and not truthy(self.when.evaluate(scope, state.roots)):
-            return None
-        value = self.expr.evaluate(scope, state.roots)
+        try:
+            if self.when is not None and not truthy(self.when.evaluate(scope, state.roots)):
+                return None
+            value = self.expr.evaluate(scope, state.roots)
+        except JMESPathError as exc:  # e.g. join() meeting an object in partner data
+            raise FieldFailure(self.label, unexpected_data(self.expr.text, exc)) from None
         if self.steps:
             try:
                 value = run_steps(self.steps, value)

@@ -536,3 +536,34 @@ def test_write_partner_uses_writer_options_not_reader_options(tmp_path: Path) ->
     with pytest.raises(ConfigurationError) as raised:
         write_partner(records, mapping, io.BytesIO())
     assert "source.writer_options.encoding" in str(raised.value) and raised.value.line == 8
+
+
+def test_data_of_an_unexpected_type_rejects_the_record_not_the_file(tmp_path: Path) -> None:
+    """join() meeting an object in partner data: a record error naming the field, never the value."""
+    path = spec(
+        tmp_path,
+        """\
+        resources:
+          - name: person
+            resourceType: Person
+            id: id
+            fields:
+              name.family: "join(' ', noms)"
+          - name: others
+            resourceType: Person
+            foreach: "sort(autres || `[]`)"
+            id: "@"
+            fields:
+              gender: "'unknown'"
+        """,
+        name="unexpected-types",
+    )
+    mapping = load_mapping(path)
+    assert of(mapping.to_canonical(SourceRecord(1, {"id": "A", "noms": ["Durand", "Marie"]})), "Person")
+    with pytest.raises(SkippableRecordError) as raised:
+        mapping.to_canonical(SourceRecord(2, {"id": "A", "noms": [{"secret": "Durand"}]}, line=3, source="f"))
+    assert (raised.value.field, raised.value.record, raised.value.line) == ("Person.name.family", 2, 3)
+    assert "unexpected type" in raised.value.reason and "Durand" not in str(raised.value)
+    with pytest.raises(SkippableRecordError) as raised:
+        mapping.to_canonical(SourceRecord(3, {"id": "A", "autres": [1, {"nom": "Durand"}]}))
+    assert "unexpected type" in raised.value.reason and "Durand" not in str(raised.value)
