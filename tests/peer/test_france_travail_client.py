@@ -147,11 +147,20 @@ def test_jeton_never_appears_in_logs(
     client: FranceTravailClient, fake: FranceTravailFake, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with structlog.testing.capture_logs() as events:
-        handle = client.resolve(IdentityQuery(nir=NIR, birth_date=BIRTH, france_travail_id=FT_ID)).handle
-        assert handle is not None
-        fake.revoke_tokens()
-        client.diagnostic(handle)
+    # configure_logging (run by earlier tests, e.g. the CLI's at "warning") filters info events out and
+    # quiets httpx: log everything here, httpx's request lines included, so that all of it is checked.
+    for noisy in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=noisy)
+    previous = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with structlog.testing.capture_logs() as events:
+            handle = client.resolve(IdentityQuery(nir=NIR, birth_date=BIRTH, france_travail_id=FT_ID)).handle
+            assert handle is not None
+            fake.revoke_tokens()
+            client.diagnostic(handle)
+    finally:
+        structlog.configure(**previous)
     [jeton] = fake.jetons
     logged = json.dumps(events, default=str) + caplog.text
     assert events and caplog.records  # something was logged, so the check below is meaningful
