@@ -22,6 +22,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 32 MiB page cache (default 2 MiB): the audit person index takes random keys, a dozen per record.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 
