@@ -45,10 +45,11 @@ def register(app: typer.Typer) -> None:
         target = gateway.endpoints.endpoint(endpoint)
         if target.direction != "in":
             raise typer.BadParameter(f"{endpoint} is not an inbound endpoint", param_hint="--endpoint")
-        receipt = receive(
-            gateway.engine,
-            Envelope(target.name, target.partner, "cli", file.read_bytes(), source_name=file.name),
-        )
+        with file.open("rb") as payload:  # streamed: a large file is never held whole
+            receipt = receive(
+                gateway.engine,
+                Envelope(target.name, target.partner, "cli", payload, source_name=file.name),
+            )
         if receipt.duplicate:
             err.print(
                 f"[yellow]{file.name}: already received as exchange {receipt.exchange_id}; nothing new."

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 from sqlalchemy import Engine, select
 
 from gateway.clock import utcnow
-from gateway.store.payloads import slices, store_payload
+from gateway.errors import UnreadableFileError
+from gateway.store.payloads import CHUNK, slices, store_payload
 from gateway.store.tables import exchanges
 from gateway.store.upsert import insert_ignore_one
 
@@ -30,7 +33,9 @@ class Envelope:
     endpoint: str
     sender: str
     transport: str
-    payload: bytes
+    payload: bytes | BinaryIO
+    """The bytes, or a seekable binary stream positioned at their start (a large file: it is read twice,
+    once for its digest and once to store it, never held whole in memory)."""
     source_name: str | None = None
     content_type: str | None = None
     message_id: str | None = None
@@ -39,11 +44,16 @@ class Envelope:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.payload).hexdigest()
+        return _measure(self.payload)[0]
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.endpoint}:{'id:' + self.message_id if self.message_id else 'sha256:' + self.digest}"
+        return idempotency_key(self.endpoint, self.message_id, self.digest)
+
+
+def idempotency_key(endpoint: str, message_id: str | None, digest: str) -> str:
+    """The endpoint plus the partner's message id when there is one, else the SHA-256 of the bytes."""
+    return f"{endpoint}:{'id:' + message_id if message_id else 'sha256:' + digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +63,31 @@ class Receipt:
     """True when this envelope had been received before: nothing new was stored."""
 
 
+def _measure(payload: bytes | BinaryIO) -> tuple[str, int]:
+    """(SHA-256, size) of the payload; a stream is read in slices and put back where it started."""
+    if isinstance(payload, bytes):
+        return hashlib.sha256(payload).hexdigest(), len(payload)
+    start = payload.tell()
+    digest = hashlib.sha256()
+    for part in iter(lambda: payload.read(CHUNK), b""):
+        digest.update(part)
+    size = payload.tell() - start
+    payload.seek(start)
+    return digest.hexdigest(), size
+
+
+def _slices(payload: bytes | BinaryIO) -> Iterator[bytes]:
+    if isinstance(payload, bytes):
+        yield from slices(payload)
+    else:
+        yield from iter(lambda: payload.read(CHUNK), b"")
+
+
 def receive(engine: Engine, envelope: Envelope) -> Receipt:
     """Store the envelope (or find its earlier copy) and return the exchange id. Safe to call twice."""
     exchange_id = str(uuid.uuid4())
+    digest, size = _measure(envelope.payload)
+    key = idempotency_key(envelope.endpoint, envelope.message_id, digest)
     row = {
         "id": exchange_id,
         "received_at": envelope.received_at,
@@ -65,9 +97,9 @@ def receive(engine: Engine, envelope: Envelope) -> Receipt:
         "transport": envelope.transport,
         "source_name": envelope.source_name,
         "content_type": envelope.content_type,
-        "size": len(envelope.payload),
-        "digest": envelope.digest,
-        "idempotency_key": envelope.idempotency_key,
+        "size": size,
+        "digest": digest,
+        "idempotency_key": key,
         "status": RECEIVED,
         "records_total": 0,
         "records_ok": 0,
@@ -75,9 +107,13 @@ def receive(engine: Engine, envelope: Envelope) -> Receipt:
     }
     with engine.begin() as connection:
         if insert_ignore_one(connection, exchanges, row, ["idempotency_key"]):
-            store_payload(connection, exchange_id, slices(envelope.payload))
+            stored = store_payload(connection, exchange_id, _slices(envelope.payload))
+            if stored != size:  # the file changed between the two readings: store nothing
+                raise UnreadableFileError(
+                    "the file changed while it was being received", file=envelope.source_name
+                )
             return Receipt(exchange_id, duplicate=False)
         existing = connection.execute(
-            select(exchanges.c.id).where(exchanges.c.idempotency_key == envelope.idempotency_key)
+            select(exchanges.c.id).where(exchanges.c.idempotency_key == key)
         ).scalar_one()
     return Receipt(str(existing), duplicate=True)

@@ -39,11 +39,11 @@ def poll_file_drop(gateway: Gateway, endpoint: Endpoint) -> int:
         min_age_seconds=float(options.get("min_age_seconds", 2.0)),
         done_marker=bool(options.get("done_marker", False)),
     ):
-        payload = dropped.path.read_bytes()
-        receipt = receive(
-            gateway.engine,
-            Envelope(endpoint.name, endpoint.partner, "file-drop", payload, source_name=dropped.path.name),
-        )
+        with dropped.path.open("rb") as payload:  # streamed: a large file is never held whole
+            envelope = Envelope(
+                endpoint.name, endpoint.partner, "file-drop", payload, source_name=dropped.path.name
+            )
+            receipt = receive(gateway.engine, envelope)
         processed.mkdir(parents=True, exist_ok=True)
         os.replace(dropped.path, processed / dropped.path.name)
         marker = dropped.path.with_name(dropped.path.name + ".done")

@@ -164,32 +164,33 @@ class SftpPoller:
         if remote.size > self.options.max_bytes:
             self._refuse_too_large(remote, report)
             return
-        try:
-            downloaded = self._download(session, remote)
-        except _TooLarge:
-            self._refuse_too_large(remote, report)
-            return
-        if downloaded is None:
-            report.not_ready.append(remote.path)  # it changed while we read it: still being written
-            return
-        payload, digest = downloaded
-        if memory is not None and memory.digest == digest:
-            exchange_id = memory.exchange_id  # touched or rewritten with the same bytes
-            report.already_taken.append(remote.path)
-        else:
-            receipt = receive(
-                self.engine,
-                Envelope(
-                    self.endpoint.name,
-                    self.endpoint.partner,
-                    "sftp",
-                    payload,
-                    source_name=remote.path,
-                    message_id=message_id(remote.path, digest),
-                ),
-            )
-            exchange_id = receipt.exchange_id
-            (report.already_taken if receipt.duplicate else report.taken).append(remote.path)
+        with tempfile.TemporaryFile(prefix="gateway-sftp-") as spool:
+            try:
+                digest = self._download(session, remote, spool)
+            except _TooLarge:
+                self._refuse_too_large(remote, report)
+                return
+            if digest is None:
+                report.not_ready.append(remote.path)  # it changed while we read it: still being written
+                return
+            if memory is not None and memory.digest == digest:
+                exchange_id = memory.exchange_id  # touched or rewritten with the same bytes
+                report.already_taken.append(remote.path)
+            else:
+                spool.seek(0)
+                receipt = receive(
+                    self.engine,
+                    Envelope(
+                        self.endpoint.name,
+                        self.endpoint.partner,
+                        "sftp",
+                        spool,  # streamed from the local copy: a large file is never held whole
+                        source_name=remote.path,
+                        message_id=message_id(remote.path, digest),
+                    ),
+                )
+                exchange_id = receipt.exchange_id
+                (report.already_taken if receipt.duplicate else report.taken).append(remote.path)
         self._remember(remote, digest, exchange_id)
         self._acknowledge(session, remote, exchange_id, report)
 
@@ -199,22 +200,19 @@ class SftpPoller:
             "sftp.too_large", endpoint=self.endpoint.name, path=remote.path, limit=self.options.max_bytes
         )
 
-    def _download(self, session: SftpSession, remote: RemoteFile) -> tuple[bytes, str] | None:
-        """The file's bytes and SHA-256, streamed through a temporary file; None if its size changed."""
+    def _download(self, session: SftpSession, remote: RemoteFile, spool: IO[bytes]) -> str | None:
+        """Copy the file into ``spool``; its SHA-256, or None if its size changed while it was read."""
         digest = hashlib.sha256()
         total = 0
-        with tempfile.TemporaryFile(prefix="gateway-sftp-") as spool:
-            with session.sftp.open(remote.path, "rb") as source:
-                source.prefetch(remote.size)
-                while chunk := source.read(_CHUNK):
-                    total += len(chunk)
-                    if total > self.options.max_bytes:
-                        raise _TooLarge
-                    digest.update(chunk)
-                    spool.write(chunk)
-            if total != remote.size:
-                return None
-            return _read_all(spool), digest.hexdigest()
+        with session.sftp.open(remote.path, "rb") as source:
+            source.prefetch(remote.size)
+            while chunk := source.read(_CHUNK):
+                total += len(chunk)
+                if total > self.options.max_bytes:
+                    raise _TooLarge
+                digest.update(chunk)
+                spool.write(chunk)
+        return digest.hexdigest() if total == remote.size else None
 
     # -- acknowledging to the partner ------------------------------------------------------------------
 
@@ -333,11 +331,6 @@ class SftpPoller:
 def _candidate(name: str, pattern: str) -> bool:
     """A data file matching the pattern (not a hidden file, marker or upload in progress)."""
     return not name.startswith(".") and not name.endswith(IGNORED_SUFFIXES) and fnmatchcase(name, pattern)
-
-
-def _read_all(spool: IO[bytes]) -> bytes:
-    spool.seek(0)
-    return spool.read()
 
 
 def _exists(session: SftpSession, path: str) -> bool:
