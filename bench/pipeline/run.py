@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -112,12 +113,11 @@ def _gateway(tmp: Path, database_url: str) -> Any:
 
 def _parse_floor(gateway: Any, fmt: str, exchange_id: str) -> int:
     """The issue's floor: parse (with the codec's own checks) + one batched insert per parsed record."""
-    import datetime as dt
 
     from gateway.codecs import SourceRecord
     from gateway.mapping.translate import make_codec
     from gateway.store.payloads import open_payload
-    from gateway.store.tables import exchanges, records
+    from gateway.store.tables import exchanges
 
     _gen, endpoint_name, _partner, mapping_name, _opts = FORMATS[fmt]
     variables = gateway.endpoints.endpoint(endpoint_name).variables
@@ -125,40 +125,19 @@ def _parse_floor(gateway: Any, fmt: str, exchange_id: str) -> int:
         size = connection.execute(select(exchanges.c.size).where(exchanges.c.id == exchange_id)).scalar_one()
     mapping = gateway.catalog.get(mapping_name).bind(variables)
     reader = make_codec(mapping).reader(mapping.codec_options(None, variables))
-    batch: list[dict[str, Any]] = []
-    count = 0
-    created = dt.datetime.now(dt.UTC)
-    for number, item in enumerate(reader.read(open_payload(gateway.engine, exchange_id, size)), start=1):
-        count += 1
-        ok = isinstance(item, SourceRecord)
-        batch.append(
-            {
-                "id": str(uuid.uuid4()),
-                "exchange_id": exchange_id,
-                "number": number,
-                "status": "routed" if ok else "rejected",
-                "bundle": item.data if ok else None,
-                "created_at": created,
-            }
-        )
-        if len(batch) >= 500:
-            with gateway.engine.begin() as connection:
-                connection.execute(records.insert(), batch)
-            batch = []
-    if batch:
-        with gateway.engine.begin() as connection:
-            connection.execute(records.insert(), batch)
-    return count
+    items = reader.read(open_payload(gateway.engine, exchange_id, size))
+    return _insert_records(
+        gateway, exchange_id, (i.data if isinstance(i, SourceRecord) else None for i in items)
+    )
 
 
 def _mapped_floor(gateway: Any, fmt: str, exchange_id: str) -> int:
     """Parse + map + canonical validation + one batched insert per record (the records table)."""
-    import datetime as dt
 
     from gateway.mapping import translate_stream
     from gateway.model.validation import get_validator
     from gateway.store.payloads import open_payload
-    from gateway.store.tables import exchanges, records
+    from gateway.store.tables import exchanges
 
     _gen, endpoint_name, _partner, mapping_name, _opts = FORMATS[fmt]
     endpoint = gateway.endpoints.endpoint(endpoint_name)
@@ -166,21 +145,30 @@ def _mapped_floor(gateway: Any, fmt: str, exchange_id: str) -> int:
         size = connection.execute(select(exchanges.c.size).where(exchanges.c.id == exchange_id)).scalar_one()
     validator = get_validator()
     mapping = gateway.catalog.get(mapping_name)
+    stream = open_payload(gateway.engine, exchange_id, size)
+    outcomes = translate_stream(stream, mapping, variables=endpoint.variables)
+    valid = (o if isinstance(o, dict) and not validator.validate(o) else None for o in outcomes)
+    return _insert_records(gateway, exchange_id, valid)
+
+
+def _insert_records(gateway: Any, exchange_id: str, documents: Iterator[dict[str, Any] | None]) -> int:
+    """One batched insert per 500 records (None: a rejected record); returns how many there were."""
+    import datetime as dt
+
+    from gateway.store.tables import records
+
     batch: list[dict[str, Any]] = []
     count = 0
     created = dt.datetime.now(dt.UTC)
-    stream = open_payload(gateway.engine, exchange_id, size)
-    outcomes = translate_stream(stream, mapping, variables=endpoint.variables)
-    for number, outcome in enumerate(outcomes, start=1):
+    for number, document in enumerate(documents, start=1):
         count += 1
-        ok = isinstance(outcome, dict) and not validator.validate(outcome)
         batch.append(
             {
                 "id": str(uuid.uuid4()),
                 "exchange_id": exchange_id,
                 "number": number,
-                "status": "routed" if ok else "rejected",
-                "bundle": outcome if ok else None,
+                "status": "routed" if document is not None else "rejected",
+                "bundle": document,
                 "created_at": created,
             }
         )

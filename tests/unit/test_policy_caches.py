@@ -7,7 +7,6 @@ Bundle.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,6 @@ from gateway.model.strategies import resources
 from gateway.policy import ConventionRegistry, change_status, enforce_egress, enforce_ingress, paths
 from gateway.policy.paths import CompiledAllowlist
 from gateway.policy.projection import IdentifierPolicy, Projection, present_paths, project_resource
-from gateway.store.engine import make_engine
-from gateway.store.tables import metadata
 from tests.fixtures.policy.bundles import bundle_for, full_resource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,20 +28,6 @@ AT = dt.datetime(2025, 9, 15, 9, 30, tzinfo=dt.UTC)
 KEY = KeyedPseudonymiser(b"cache-test-key-0123456789abcdef!")
 REGISTRY = ConventionRegistry.load(ROOT / "conventions")
 FLOWS = [flow for convention in REGISTRY for flow in convention.flows]
-
-
-@pytest.fixture
-def editable(tmp_path: Path) -> Path:
-    directory = tmp_path / "conventions"
-    shutil.copytree(ROOT / "conventions", directory)
-    return directory
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    metadata.create_all(engine)
-    return engine
 
 
 def _bundle(*resource_types: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from gateway.errors import ConfigurationError, PolicyDenied
 from gateway.policy import ConventionRegistry, change_status, enforce_egress, enforce_ingress
 from gateway.policy.population import departement_of
 from gateway.settings import Settings
-from gateway.store.engine import make_engine
-from gateway.store.tables import audit_log, conventions, metadata
+from gateway.store.tables import audit_log, conventions
 from tests.fixtures.policy.bundles import bundle_for, full_resource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,20 +26,6 @@ SETTINGS = Settings(pseudonym_key="p" * 32, checkpoint_key="ab" * 32, environmen
 @pytest.fixture
 def registry() -> ConventionRegistry:
     return ConventionRegistry.load(ROOT / "conventions")
-
-
-@pytest.fixture
-def editable(tmp_path: Path) -> Path:
-    directory = tmp_path / "conventions"
-    shutil.copytree(ROOT / "conventions", directory)
-    return directory
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    metadata.create_all(engine)
-    return engine
 
 
 def _entries(bundle: dict[str, object], resource_type: str) -> list[dict[str, object]]:
