@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated
+import tempfile
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
@@ -74,6 +75,28 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+async def _spooled_body(request: Request) -> IO[bytes]:
+    """The body in a temporary file (in memory up to 8 MiB): a large partner file is never held whole."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed by the caller)
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
+            spool.write(chunk)
+        if not size:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty payload")
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
 async def _store(request: Request, context: ApiContext, envelope: Envelope) -> SubmissionAccepted:
     receipt = await run_in_threadpool(receive, context.gateway.engine, envelope)
     return SubmissionAccepted(
@@ -99,12 +122,17 @@ async def submit_file(
     principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> SubmissionAccepted:
     target = _inbound(context, principal, endpoint)
-    body = await _body(request)
-    envelope = Envelope(
-        target.name, target.partner, "api", body,
-        source_name=filename, content_type=request.headers.get("content-type"), message_id=idempotency_key,
-    )  # fmt: skip
-    return await _store(request, context, envelope)
+    with await _spooled_body(request) as body:
+        envelope = Envelope(
+            target.name,
+            target.partner,
+            "api",
+            body,
+            source_name=filename,
+            content_type=request.headers.get("content-type"),
+            message_id=idempotency_key,
+        )
+        return await _store(request, context, envelope)
 
 
 @router.post(

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import Engine, select
 
@@ -33,7 +33,7 @@ class Envelope:
     endpoint: str
     sender: str
     transport: str
-    payload: bytes | BinaryIO
+    payload: bytes | IO[bytes]
     """The bytes, or a seekable binary stream positioned at their start (a large file: it is read twice,
     once for its digest and once to store it, never held whole in memory)."""
     source_name: str | None = None
@@ -63,7 +63,7 @@ class Receipt:
     """True when this envelope had been received before: nothing new was stored."""
 
 
-def _measure(payload: bytes | BinaryIO) -> tuple[str, int]:
+def _measure(payload: bytes | IO[bytes]) -> tuple[str, int]:
     """(SHA-256, size) of the payload; a stream is read in slices and put back where it started."""
     if isinstance(payload, bytes):
         return hashlib.sha256(payload).hexdigest(), len(payload)
@@ -76,7 +76,7 @@ def _measure(payload: bytes | BinaryIO) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _slices(payload: bytes | BinaryIO) -> Iterator[bytes]:
+def _slices(payload: bytes | IO[bytes]) -> Iterator[bytes]:
     if isinstance(payload, bytes):
         yield from slices(payload)
     else:

@@ -248,3 +248,15 @@ def test_export_filename_of_any_convention_id(env: ApiEnv, client: TestClient) -
     response = client.get("/api/v1/audit/conventions/%C4%80?format=csv", headers=env.headers("dpo-api"))
     assert response.status_code == 200
     assert response.headers["content-disposition"] == 'attachment; filename="audit-_.csv"'
+
+
+def test_a_file_larger_than_the_in_memory_spool_is_stored_whole(env: ApiEnv, client: TestClient) -> None:
+    """Files are spooled to disk past 8 MiB, then streamed into the store: nothing lost or cut."""
+    row = b"78451209300013;P%07d\n"
+    body = b"plie_siret;id_participant\n" + b"".join(row % n for n in range(500_000))  # about 10 MB
+    headers = {**env.headers("plie-mel-si"), "Content-Type": "text/csv"}
+    answer = client.post(
+        "/api/v1/endpoints/plie-mel-depot/files?filename=big.csv", content=body, headers=headers
+    )
+    assert answer.status_code == 202, answer.text
+    assert read_payload(env.gateway.engine, answer.json()["exchange_id"]) == body
