@@ -116,16 +116,12 @@ def _parse_floor(gateway: Any, fmt: str, exchange_id: str) -> int:
 
     from gateway.codecs import SourceRecord
     from gateway.mapping.translate import make_codec
-    from gateway.store.payloads import open_payload
-    from gateway.store.tables import exchanges
 
     _gen, endpoint_name, _partner, mapping_name, _opts = FORMATS[fmt]
     variables = gateway.endpoints.endpoint(endpoint_name).variables
-    with gateway.engine.connect() as connection:
-        size = connection.execute(select(exchanges.c.size).where(exchanges.c.id == exchange_id)).scalar_one()
     mapping = gateway.catalog.get(mapping_name).bind(variables)
     reader = make_codec(mapping).reader(mapping.codec_options(None, variables))
-    items = reader.read(open_payload(gateway.engine, exchange_id, size))
+    items = reader.read(_stored(gateway, exchange_id))
     return _insert_records(
         gateway, exchange_id, (i.data if isinstance(i, SourceRecord) else None for i in items)
     )
@@ -136,19 +132,24 @@ def _mapped_floor(gateway: Any, fmt: str, exchange_id: str) -> int:
 
     from gateway.mapping import translate_stream
     from gateway.model.validation import get_validator
-    from gateway.store.payloads import open_payload
-    from gateway.store.tables import exchanges
 
     _gen, endpoint_name, _partner, mapping_name, _opts = FORMATS[fmt]
     endpoint = gateway.endpoints.endpoint(endpoint_name)
-    with gateway.engine.connect() as connection:
-        size = connection.execute(select(exchanges.c.size).where(exchanges.c.id == exchange_id)).scalar_one()
     validator = get_validator()
     mapping = gateway.catalog.get(mapping_name)
-    stream = open_payload(gateway.engine, exchange_id, size)
-    outcomes = translate_stream(stream, mapping, variables=endpoint.variables)
+    outcomes = translate_stream(_stored(gateway, exchange_id), mapping, variables=endpoint.variables)
     valid = (o if isinstance(o, dict) and not validator.validate(o) else None for o in outcomes)
     return _insert_records(gateway, exchange_id, valid)
+
+
+def _stored(gateway: Any, exchange_id: str) -> Any:
+    """The stored envelope as a stream (read in slices, like the processor reads it)."""
+    from gateway.store.payloads import open_payload
+    from gateway.store.tables import exchanges
+
+    with gateway.engine.connect() as connection:
+        size = connection.execute(select(exchanges.c.size).where(exchanges.c.id == exchange_id)).scalar_one()
+    return open_payload(gateway.engine, exchange_id, size)
 
 
 def _insert_records(gateway: Any, exchange_id: str, documents: Iterator[dict[str, Any] | None]) -> int:

@@ -59,24 +59,9 @@ def _inbound(context: ApiContext, principal: Principal, name: str) -> Endpoint:
     return endpoint
 
 
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty payload")
-    return body
-
-
 async def _spooled_body(request: Request) -> IO[bytes]:
-    """The body in a temporary file (in memory up to 8 MiB): a large partner file is never held whole."""
+    """The request body in a temporary file (in memory up to 8 MiB): a large file is never held whole;
+    the size limit and the empty check apply to every submission."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "payload too large")
@@ -150,7 +135,8 @@ async def submit_bundle(
     principal: Annotated[Principal, allow(Role.PARTNER)],
 ) -> SubmissionAccepted:
     target = _inbound(context, principal, endpoint)
-    body = await _body(request)
+    with await _spooled_body(request) as spool:
+        body = spool.read()  # one JSON document, parsed whole
     try:
         document = json.loads(body)
     except ValueError:

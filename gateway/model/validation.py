@@ -191,27 +191,26 @@ class CanonicalValidator:
     def _has_value_issue(self, resource: Mapping[str, Any]) -> bool:
         """Whether any NIR key or code is wrong: one walk without paths (the common, valid case)."""
         for node in _system_objects(resource):
-            system = node["system"]
-            if not isinstance(system, str):
-                continue
-            value = node.get("value")
-            nir = value if system == NIR and isinstance(value, str) else None
-            if nir is not None and self._nir_shape.is_valid(nir) and not is_valid_nir(nir):
+            if "value" in node and self._wrong_nir_key(node):
                 return True
-            if self._check_codes and "code" in node and system.startswith(CODE_SYSTEM_PREFIX):
-                codesystem = codesystems.by_uri(system)
-                if codesystem is None or node["code"] not in codesystem:
-                    return True
+            if self._check_codes and "code" in node and _code_problem(node) is not None:
+                return True
         return False
+
+    def _wrong_nir_key(self, identifier: Mapping[str, Any]) -> bool:
+        """A well-shaped NIR whose key does not match (a bad shape is already the schema's to report)."""
+        value = identifier.get("value")
+        return (
+            identifier.get("system") == NIR
+            and isinstance(value, str)
+            and self._nir_shape.is_valid(value)
+            and not is_valid_nir(value)
+        )
 
     def _nir_key_issues(self, resource: Mapping[str, Any]) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
         for parts, identifier in _objects_with(resource, "system", "value"):
-            value = identifier.get("value")
-            if identifier.get("system") != NIR or not isinstance(value, str):
-                continue
-            # a bad shape is already reported by the schema; only a well-shaped NIR has its key checked
-            if self._nir_shape.is_valid(value) and not is_valid_nir(value):
+            if self._wrong_nir_key(identifier):
                 owner_type, owner_id = _owner(resource, parts)
                 path = format_path([*parts, "value"])
                 issues.append(
@@ -222,32 +221,27 @@ class CanonicalValidator:
     def _code_issues(self, resource: Mapping[str, Any]) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
         for parts, coding in _objects_with(resource, "system", "code"):
-            system, code = coding.get("system"), coding.get("code")
-            if not isinstance(system, str) or not system.startswith(CODE_SYSTEM_PREFIX):
-                continue
-            codesystem = codesystems.by_uri(system)
-            owner_type, owner_id = _owner(resource, parts)
-            if codesystem is None:
+            problem = _code_problem(coding)
+            if problem is not None:
+                member, rule, message = problem
+                owner_type, owner_id = _owner(resource, parts)
                 issues.append(
-                    ValidationIssue(
-                        owner_type,
-                        owner_id,
-                        format_path([*parts, "system"]),
-                        "code-system",
-                        "unknown code system",
-                    )
-                )
-            elif code not in codesystem:
-                issues.append(
-                    ValidationIssue(
-                        owner_type,
-                        owner_id,
-                        format_path([*parts, "code"]),
-                        "code",
-                        f"code not in {codesystem.name}",
-                    )
+                    ValidationIssue(owner_type, owner_id, format_path([*parts, member]), rule, message)
                 )
         return issues
+
+
+def _code_problem(coding: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(member, rule, message) when a Coding of one of our code systems is wrong, else None."""
+    system = coding.get("system")
+    if not isinstance(system, str) or not system.startswith(CODE_SYSTEM_PREFIX):
+        return None
+    codesystem = codesystems.by_uri(system)
+    if codesystem is None:
+        return "system", "code-system", "unknown code system"
+    if coding.get("code") not in codesystem:
+        return "code", "code", f"code not in {codesystem.name}"
+    return None
 
 
 def _system_objects(node: object, found: list[Mapping[str, Any]] | None = None) -> list[Mapping[str, Any]]:

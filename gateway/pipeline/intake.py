@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
@@ -19,7 +18,7 @@ from sqlalchemy import Engine, select
 
 from gateway.clock import utcnow
 from gateway.errors import UnreadableFileError
-from gateway.store.payloads import CHUNK, slices, store_payload
+from gateway.store.payloads import slices, store_payload
 from gateway.store.tables import exchanges
 from gateway.store.upsert import insert_ignore_one
 
@@ -42,14 +41,6 @@ class Envelope:
     """The partner's own id for this message (AMQP message id, HTTP Idempotency-Key), if any."""
     received_at: datetime = field(default_factory=utcnow)
 
-    @property
-    def digest(self) -> str:
-        return _measure(self.payload)[0]
-
-    @property
-    def idempotency_key(self) -> str:
-        return idempotency_key(self.endpoint, self.message_id, self.digest)
-
 
 def idempotency_key(endpoint: str, message_id: str | None, digest: str) -> str:
     """The endpoint plus the partner's message id when there is one, else the SHA-256 of the bytes."""
@@ -69,18 +60,11 @@ def _measure(payload: bytes | IO[bytes]) -> tuple[str, int]:
         return hashlib.sha256(payload).hexdigest(), len(payload)
     start = payload.tell()
     digest = hashlib.sha256()
-    for part in iter(lambda: payload.read(CHUNK), b""):
+    for part in slices(payload):
         digest.update(part)
     size = payload.tell() - start
     payload.seek(start)
     return digest.hexdigest(), size
-
-
-def _slices(payload: bytes | IO[bytes]) -> Iterator[bytes]:
-    if isinstance(payload, bytes):
-        yield from slices(payload)
-    else:
-        yield from iter(lambda: payload.read(CHUNK), b"")
 
 
 def receive(engine: Engine, envelope: Envelope) -> Receipt:
@@ -107,7 +91,7 @@ def receive(engine: Engine, envelope: Envelope) -> Receipt:
     }
     with engine.begin() as connection:
         if insert_ignore_one(connection, exchanges, row, ["idempotency_key"]):
-            stored = store_payload(connection, exchange_id, _slices(envelope.payload))
+            stored = store_payload(connection, exchange_id, slices(envelope.payload))
             if stored != size:  # the file changed between the two readings: store nothing
                 raise UnreadableFileError(
                     "the file changed while it was being received", file=envelope.source_name

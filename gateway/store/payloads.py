@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 from sqlalchemy import Connection, Engine, select
 
@@ -18,8 +19,12 @@ from gateway.store.tables import exchange_payloads
 CHUNK = 1 << 20
 
 
-def slices(payload: bytes, size: int = CHUNK) -> Iterator[bytes]:
-    """``payload`` cut into slices of ``size`` bytes (none for an empty payload)."""
+def slices(payload: bytes | IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    """``payload`` (bytes, or a stream read from where it stands) in slices of ``size`` bytes; none when
+    it is empty."""
+    if not isinstance(payload, bytes):
+        yield from iter(lambda: payload.read(size), b"")
+        return
     view = memoryview(payload)
     for start in range(0, len(payload), size):
         yield bytes(view[start : start + size])

@@ -1,4 +1,5 @@
-"""Dialect-aware "insert unless it exists" for idempotent writes (SQLite and PostgreSQL)."""
+"""Dialect-aware bulk writes: "insert unless it exists" for idempotent writes, and plain executemany
+for narrow high-volume tables (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
