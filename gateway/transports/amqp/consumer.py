@@ -29,7 +29,8 @@ from gateway.logging_setup import get_logger
 from gateway.pipeline.endpoints import Endpoint
 from gateway.pipeline.intake import Envelope, receive
 from gateway.transports.amqp.errors import classify_amqp
-from gateway.transports.amqp.options import ConsumerOptions, parse_options
+from gateway.transports.amqp.options import ConsumerOptions
+from gateway.transports.options import parse_options
 
 log = get_logger("gateway.transports.amqp")
 

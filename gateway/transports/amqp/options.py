@@ -7,13 +7,12 @@ it is never logged nor put in error messages.
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
+from typing import Any
 
 import pika
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.errors import ConfigurationError
-from gateway.pipeline.endpoints import Endpoint
 
 
 class _Options(BaseModel):
@@ -100,18 +99,3 @@ class PublisherOptions(BrokerOptions):
     routing_key: str
     mandatory: bool = True
     """Refuse (fatally) a message no queue is bound to receive, instead of the broker dropping it."""
-
-
-OptionsT = TypeVar("OptionsT", bound=BrokerOptions)
-
-
-def parse_options(model: type[OptionsT], endpoint: Endpoint) -> OptionsT:
-    """Validate an endpoint's options; errors name the endpoint and the key, never a value."""
-    try:
-        return model.model_validate(endpoint.transport.options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigurationError(
-            f"endpoint {endpoint.name}: transport.options{'.' + where if where else ''}: {first['msg']}"
-        ) from exc

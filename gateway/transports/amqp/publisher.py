@@ -19,8 +19,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 from gateway.errors import FatalError, GatewayError, RetriableError
 from gateway.pipeline.endpoints import Endpoint
 from gateway.transports.amqp.errors import classify_amqp
-from gateway.transports.amqp.options import PublisherOptions, parse_options
+from gateway.transports.amqp.options import PublisherOptions
 from gateway.transports.base import Delivery
+from gateway.transports.options import parse_options
 
 
 class AmqpOut:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.errors import ConfigurationError
-from gateway.pipeline.endpoints import Endpoint
 
 
 class ConnectionOptions(BaseModel):
@@ -110,9 +109,6 @@ class OutboundOptions(ConnectionOptions):
         return value
 
 
-OptionsT = TypeVar("OptionsT", bound=ConnectionOptions)
-
-
 def _env(name: str | None, key: str) -> str | None:
     if not name:
         return None
@@ -120,15 +116,3 @@ def _env(name: str | None, key: str) -> str | None:
     if value is None:
         raise ConfigurationError(f"environment variable {name} (for {key}) is not set")
     return value
-
-
-def parse_options(model: type[OptionsT], endpoint: Endpoint) -> OptionsT:
-    """Validate an endpoint's options; errors name the endpoint and the key, never a secret value."""
-    try:
-        return model.model_validate(endpoint.transport.options)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigurationError(
-            f"endpoint {endpoint.name}: transport.options.{where}: {first['msg']}"
-        ) from exc

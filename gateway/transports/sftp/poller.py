@@ -44,8 +44,9 @@ from gateway.pipeline.intake import Envelope, receive
 from gateway.pipeline.leases import acquire_lease, release_lease, renew_lease
 from gateway.store.tables import polled_files
 from gateway.store.upsert import insert_ignore_one
+from gateway.transports.options import parse_options
 from gateway.transports.sftp.connection import SftpSession, classify, sftp_session
-from gateway.transports.sftp.options import InboundOptions, parse_options
+from gateway.transports.sftp.options import InboundOptions
 
 log = get_logger("gateway.transports.sftp")
 

@@ -19,8 +19,9 @@ from gateway.errors import GatewayError
 from gateway.pipeline.endpoints import Endpoint
 from gateway.transports.base import Delivery
 from gateway.transports.file_drop import safe_name
+from gateway.transports.options import parse_options
 from gateway.transports.sftp.connection import SftpSession, classify
-from gateway.transports.sftp.options import OutboundOptions, parse_options
+from gateway.transports.sftp.options import OutboundOptions
 
 
 def part_name(name: str) -> str:
