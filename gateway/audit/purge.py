@@ -60,7 +60,12 @@ def purge_expired(
             category = row.retention_category or "default"
             per_category[category] = per_category.get(category, 0) + 1
         if report.up_to_seq is not None and last_hash is not None:
-            connection.execute(delete(audit_person_index).where(audit_person_index.c.seq <= report.up_to_seq))
+            entries = audit_person_index.c
+            connection.execute(
+                delete(audit_person_index)
+                .where(entries.seq <= report.up_to_seq)
+                .where(func.coalesce(entries.last_seq, entries.seq) <= report.up_to_seq)
+            )
             connection.execute(delete(audit_log).where(audit_log.c.seq <= report.up_to_seq))
             store_mark(connection, signer.sign("purge", report.up_to_seq, last_hash, now))
         report.expired_kept = int(

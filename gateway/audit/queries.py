@@ -1,8 +1,10 @@
 """What a DPO asks of the audit log: one person's history, one convention's exchanges, verification, purge.
 
 Person searches recompute the keyed pseudonyms of the identifiers the DPO was given (and of each
-identifier combined with the birth date) and look them up in ``audit_person_index``; the log itself never
-holds a clear identifier. Every person search is itself recorded (``dpo-read``) under the same pseudonyms.
+identifier combined with the birth date), look them up in ``audit_person_index`` (one entry per identifier
+and record, covering the record's rows) and keep the rows whose ``person_pseudonyms`` hold one of them;
+the log itself never holds a clear identifier. Every person search is itself recorded (``dpo-read``)
+under the same pseudonyms.
 """
 
 from __future__ import annotations
@@ -50,20 +52,25 @@ class AuditQueries:
     ) -> list[Row]:
         """Every row about the person, oldest first; each row says which keys matched (``matched_on``)."""
         keys = self.person_keys(identifiers, birth_date)
-        matched: dict[int, set[str]] = {}
         pseudonyms = list(keys)
         with self.engine.connect() as connection:
+            seqs: set[int] = set()
             for start in range(0, len(pseudonyms), CHUNK):
                 chunk = pseudonyms[start : start + CHUNK]
-                for pseudonym, seq in connection.execute(
-                    select(audit_person_index.c.pseudonym, audit_person_index.c.seq).where(
+                for first, last in connection.execute(
+                    select(audit_person_index.c.seq, audit_person_index.c.last_seq).where(
                         audit_person_index.c.pseudonym.in_(chunk)
                     )
                 ):
-                    matched.setdefault(int(seq), set()).add(keys[pseudonym])
-            rows = self._rows_by_seq(connection, sorted(matched))
-        for row in rows:
-            row["matched_on"] = sorted(matched[row["seq"]])
+                    seqs.update(range(int(first), int(last if last is not None else first) + 1))
+            candidates = self._rows_by_seq(connection, sorted(seqs))
+        # An index entry covers a record's rows; some may be about another person of the same Bundle.
+        rows = []
+        for row in candidates:
+            matched = {keys[p] for p in row["person_pseudonyms"] or () if p in keys}
+            if matched:
+                row["matched_on"] = sorted(matched)
+                rows.append(row)
         if record_read:
             self.log.record_event(
                 "dpo-read",

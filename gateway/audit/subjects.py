@@ -26,13 +26,21 @@ class Subject:
     birth_date: str | None = None
 
     def pseudonyms(self, pseudonymiser: KeyedPseudonymiser) -> list[str]:
-        keys = {pseudonymiser.pseudonym(system, value) for system, value in self.identifiers}
+        """Every pseudonym of the person: each identifier's, and each combined with the birth date."""
+        plain, dated = self.pseudonym_sets(pseudonymiser)
+        return sorted(plain | dated)
+
+    def pseudonym_sets(self, pseudonymiser: KeyedPseudonymiser) -> tuple[set[str], set[str]]:
+        """(identifier pseudonyms, identifier + birth date pseudonyms). Only the first set is indexed:
+        a search always names an identifier, and the second set only confirms a row it found."""
+        plain = {pseudonymiser.pseudonym(system, value) for system, value in self.identifiers}
+        dated: set[str] = set()
         if self.birth_date:
-            keys |= {
+            dated = {
                 pseudonymiser.with_birth_date(system, value, self.birth_date)
                 for system, value in self.identifiers
             }
-        return sorted(keys)
+        return plain, dated
 
 
 def personal_identifiers(node: Any) -> list[Identifier]:

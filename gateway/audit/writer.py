@@ -69,6 +69,10 @@ class AuditEvent:
 class _PendingRow:
     values: dict[str, Any]
     pseudonyms: list[str] = field(default_factory=list)
+    """What the person index gets for this row."""
+    group: tuple[str, str] | None = None
+    """Consecutive rows of one group (the decisions about one record) share one index entry per
+    pseudonym, covering their seqs: (pseudonym, first seq, last seq)."""
 
 
 class AuditLog:
@@ -108,16 +112,23 @@ class AuditLog:
         chain lock (see :func:`gateway.audit.locking.chain_transaction`), so that the audit rows commit
         atomically with what they describe (records, outbox items)."""
         # A record's decisions (ingress, then one per flow) share its Bundle: name its persons once.
-        persons: dict[int, list[list[str]]] = {}
+        persons: dict[int, list[tuple[list[str], list[str]]]] = {}
         rows = [row for entry in entries for row in self._decision_rows(entry, persons)]
         return self._append(rows, connection)
 
-    def _persons(self, subject: Mapping[str, Any] | None) -> list[list[str]]:
-        """The pseudonyms of each person ``subject`` (a Bundle) names; one empty list if none."""
+    def _persons(self, subject: Mapping[str, Any] | None) -> list[tuple[list[str], list[str]]]:
+        """(all pseudonyms, indexed pseudonyms) of each person ``subject`` (a Bundle) names; one pair of
+        empty lists if none."""
         subjects = subjects_of(subject) if subject is not None else subjects_of({})
-        return [person.pseudonyms(self.pseudonymiser) for person in subjects]
+        persons = []
+        for person in subjects:
+            plain, dated = person.pseudonym_sets(self.pseudonymiser)
+            persons.append((sorted(plain | dated), sorted(plain)))
+        return persons
 
-    def _decision_rows(self, entry: DecisionEntry, persons: dict[int, list[list[str]]]) -> list[_PendingRow]:
+    def _decision_rows(
+        self, entry: DecisionEntry, persons: dict[int, list[tuple[list[str], list[str]]]]
+    ) -> list[_PendingRow]:
         decision = entry.decision
         at = utc(entry.at or dt.datetime.now(dt.UTC))
         days = decision.retention_days or DEFAULT_RETENTION_DAYS
@@ -146,13 +157,14 @@ class AuditLog:
         key = id(entry.subject)  # the entries (hence the Bundles) stay alive during the call
         if key not in persons:
             persons[key] = self._persons(entry.subject)
+        group = (entry.exchange_id, entry.record_ref) if entry.record_ref is not None else None
         rows = []
-        for pseudonyms in persons[key]:
+        for pseudonyms, indexed in persons[key]:
             values = dict(base)
             removed = values.pop("removed_fields")
             values["person_pseudonyms"] = pseudonyms
             values["details"] = {"removed_fields": removed} if removed else None
-            rows.append(_PendingRow(values, pseudonyms))
+            rows.append(_PendingRow(values, indexed, group))
         return rows
 
     def pseudonyms_of(self, bundle: Mapping[str, Any] | None) -> list[str]:
@@ -268,13 +280,44 @@ def append_rows(connection: Connection, rows: Sequence[_PendingRow], key: bytes)
     """Chain and insert ``rows`` after the current head; the caller holds the chain lock."""
     seq, previous = chain_head(connection)
     records: list[dict[str, Any]] = []
-    index: list[tuple[str, int]] = []
     for pending in rows:
         seq += 1
         values = {**pending.values, "seq": seq, "prev_hash": previous}
         values["hash"] = previous = row_hash(values, key)
         records.append(values)
-        index.extend((pseudonym, seq) for pseudonym in pending.pseudonyms)
     connection.execute(insert(audit_log), records)
-    insert_plain_rows(connection, audit_person_index, ("pseudonym", "seq"), index)
+    insert_plain_rows(
+        connection, audit_person_index, ("pseudonym", "seq", "last_seq"), index_entries(rows, records)
+    )
     return [record["seq"] for record in records]
+
+
+def index_entries(
+    rows: Sequence[_PendingRow], records: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, int, int | None]]:
+    """Person index entries ``(pseudonym, first seq, last seq or None)``: one per pseudonym and run of
+    rows of the same group (a record's decisions), one per pseudonym and row otherwise.
+
+    A record routed to two flows gives three rows about the same person; one entry covers them. A search
+    reads the covered rows and keeps those whose ``person_pseudonyms`` hold a searched pseudonym."""
+    entries: list[tuple[str, int, int | None]] = []
+    spans: dict[str, list[int]] = {}
+    group: tuple[str, str] | None = None
+
+    def flush() -> None:
+        entries.extend((p, first, last if last != first else None) for p, (first, last) in spans.items())
+        spans.clear()
+
+    for pending, record in zip(rows, records, strict=True):
+        if pending.group is None or pending.group != group:
+            flush()
+        group = pending.group
+        seq = record["seq"]
+        for pseudonym in pending.pseudonyms:
+            span = spans.get(pseudonym)
+            if span is None:
+                spans[pseudonym] = [seq, seq]
+            else:
+                span[1] = seq
+    flush()
+    return entries

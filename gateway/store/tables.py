@@ -168,6 +168,7 @@ audit_person_index = Table(
     metadata,
     Column("pseudonym", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True),
+    Column("last_seq", BigInteger, comment="the entry covers rows seq..last_seq (one record's); null: seq"),
     Index(None, "seq"),
     comment="lookup table from person pseudonym to audit rows; rebuilt from audit_log if in doubt",
 )
