@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
@@ -74,13 +74,28 @@ class XmlReader:
         in_record = False
         record_line: int | None = None
         checked = False
+        # lxml filters by tag in C: Python sees the root, the records and the context elements, not the
+        # ~80 elements of each record (two events each). The root is what ``trim`` frees the rest from.
+        limited = LimitedStream(stream, self.max_bytes, source_name)
+        head, root_tag = _peek_root(limited)
+        space = "*" if self.namespace is None else self.namespace
+        tags = [f"{{{space}}}{name}" for name in (self.record_element, *sorted(self.context_elements))]
+        root: etree._Element | None = None
+
+        def trim() -> None:
+            if not depth and root is not None:  # between records: what is closed is done
+                _trim(root)
+
         events = etree.iterparse(
-            _Pieces(LimitedStream(stream, self.max_bytes, source_name)),
+            _Pieces(limited, trim, head),
             events=("start", "end"),
+            tag=tags if root_tag is None else [root_tag, *tags],
             **PARSER_OPTIONS,
         )
         try:
             for event, element in events:
+                if root is None:
+                    root = element.getroottree().getroot()
                 if event == "start":
                     if not checked:
                         refuse_entity_declarations(element, source_name)
@@ -110,8 +125,10 @@ class XmlReader:
             raise UnreadableFileError(
                 safe_message(exc.msg), file=source_name, line=exc.lineno or None
             ) from None
-        if not checked:
-            raise UnreadableFileError("no XML element found", file=source_name)
+        if not checked:  # no event at all (the root was not found early): check the DOCTYPE all the same
+            if events.root is None:
+                raise UnreadableFileError("no XML element found", file=source_name)
+            refuse_entity_declarations(events.root, source_name)
 
 
 def _forget(element: etree._Element) -> None:
@@ -123,6 +140,46 @@ def _forget(element: etree._Element) -> None:
             del parent[0]
 
 
+PEEK_LIMIT = 1024 * 1024
+"""Bytes read at most to find the root element's name (past a long prolog, trimming starts at the first
+record instead)."""
+
+
+def _peek_root(stream: LimitedStream) -> tuple[list[bytes], str | None]:
+    """The first pieces of ``stream`` (to be parsed again) and the root element's tag, if found in them."""
+    parser = etree.XMLPullParser(events=("start",), **PARSER_OPTIONS)
+    head: list[bytes] = []
+    size = 0
+    try:
+        while size < PEEK_LIMIT:
+            piece = stream.read(8 * 1024)
+            if not piece:
+                break
+            head.append(piece)
+            size += len(piece)
+            parser.feed(piece)
+            for _event, element in parser.read_events():
+                if isinstance(element, etree._Element):  # "start" events carry elements
+                    return head, str(element.tag)
+    except etree.XMLSyntaxError:
+        pass  # the real parse reports it, with its line
+    return head, None
+
+
+def _trim(root: etree._Element) -> None:
+    """Free every element before the one still open at each level, from the root down.
+
+    Called between pieces while no record is open: the tag filter never shows us the other elements (a
+    header, the containers of earlier records, everything in a file whose records are named otherwise),
+    so this is what keeps them from piling up."""
+    node = root
+    while len(node):
+        last = node[-1]
+        while last.getprevious() is not None:
+            del node[0]
+        node = last
+
+
 class _Pieces:
     """Gives the parser its reads in pieces of at most ``PIECE`` bytes.
 
@@ -132,12 +189,19 @@ class _Pieces:
     sizes, so ``max_bytes`` stops at the same place); only the parser is fed smaller pieces.
     """
 
-    def __init__(self, stream: LimitedStream) -> None:
+    def __init__(self, stream: LimitedStream, before_piece: Callable[[], None], head: list[bytes]) -> None:
         self._stream = stream
         self._buffer = b""
         self._offset = 0
+        self._before_piece = before_piece
+        """Called before each piece: the parser has no event pending then (they were all consumed)."""
+        self._head = head[::-1]
+        """Pieces already read from ``stream`` (by :func:`_peek_root`), given first."""
 
     def read(self, size: int = -1) -> bytes:
+        self._before_piece()
+        if self._head:
+            return self._head.pop()
         if self._offset >= len(self._buffer):
             self._buffer, self._offset = self._stream.read(size), 0
         end = len(self._buffer) if size < 0 else self._offset + min(size, PIECE)

@@ -31,9 +31,9 @@ STAGES = [
     ("commit", "one transaction per chunk, of which:"),
     ("audit.rows", "  audit: persons, pseudonyms, rows"),
     ("audit.hash", "  audit: chain hashes"),
-    ("audit.index", "  audit: person index insert"),
+    ("audit.insert", "  audit: row and person index inserts"),
     ("audit.append", "  audit: chain + inserts (hash and index included)"),
-    ("outbox.insert", "  outbox insert"),
+    ("inserts", "  records and outbox inserts"),
 ]
 
 
@@ -61,8 +61,8 @@ def measure(fmt: str, records: int, store: str) -> dict[str, float]:
         (writer.AuditLog, "_decision_rows", "audit.rows"),
         (writer, "append_rows", "audit.append"),
         (writer, "row_hash", "audit.hash"),
-        (writer, "insert_plain_rows", "audit.index"),
-        (processor, "insert_ignore_many", "outbox.insert"),
+        (writer, "insert_rows", "audit.insert"),
+        (processor, "insert_rows", "inserts"),
         (processor.Processor, "_commit", "commit"),
         (processor.Processor, "_route", "route"),
         (processor, "enforce_ingress", "ingress"),

@@ -22,7 +22,7 @@ from gateway.audit.subjects import subjects_of
 from gateway.policy.decisions import Decision
 from gateway.settings import Settings
 from gateway.store.tables import audit_checkpoints, audit_log, audit_person_index
-from gateway.store.upsert import insert_plain_rows
+from gateway.store.upsert import insert_rows
 
 DEFAULT_RETENTION_DAYS = 365
 """Retention of rows no convention governs (refusals without a flow, operator and DPO events)."""
@@ -285,27 +285,26 @@ def append_rows(connection: Connection, rows: Sequence[_PendingRow], key: bytes)
         values = {**pending.values, "seq": seq, "prev_hash": previous}
         values["hash"] = previous = row_hash(values, key)
         records.append(values)
-    connection.execute(insert(audit_log), records)
-    insert_plain_rows(
-        connection, audit_person_index, ("pseudonym", "seq", "last_seq"), index_entries(rows, records)
-    )
+    insert_rows(connection, audit_log, records)
+    insert_rows(connection, audit_person_index, index_entries(rows, records))
     return [record["seq"] for record in records]
 
 
-def index_entries(
-    rows: Sequence[_PendingRow], records: Sequence[Mapping[str, Any]]
-) -> list[tuple[str, int, int | None]]:
+def index_entries(rows: Sequence[_PendingRow], records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Person index entries ``(pseudonym, first seq, last seq or None)``: one per pseudonym and run of
     rows of the same group (a record's decisions), one per pseudonym and row otherwise.
 
     A record routed to two flows gives three rows about the same person; one entry covers them. A search
     reads the covered rows and keeps those whose ``person_pseudonyms`` hold a searched pseudonym."""
-    entries: list[tuple[str, int, int | None]] = []
+    entries: list[dict[str, Any]] = []
     spans: dict[str, list[int]] = {}
     group: tuple[str, str] | None = None
 
     def flush() -> None:
-        entries.extend((p, first, last if last != first else None) for p, (first, last) in spans.items())
+        entries.extend(
+            {"pseudonym": p, "seq": first, "last_seq": last if last != first else None}
+            for p, (first, last) in spans.items()
+        )
         spans.clear()
 
     for pending, record in zip(rows, records, strict=True):

@@ -46,7 +46,7 @@ from gateway.pipeline.routing import daily_batch_key
 from gateway.policy import ConventionRegistry, Decision, enforce_egress, enforce_ingress
 from gateway.store.payloads import open_payload, read_payload
 from gateway.store.tables import dead_letters, exchanges, outbox, records
-from gateway.store.upsert import insert_ignore_many
+from gateway.store.upsert import insert_rows
 
 log = get_logger("gateway.pipeline")
 
@@ -316,8 +316,8 @@ class Processor:
             fresh = [r for r in chunk.outbox if r["idempotency_key"] not in existing]
             summary.duplicates += len(chunk.outbox) - len(fresh)
             summary.queued += len(fresh)
-            connection.execute(records.insert(), chunk.records)
-            insert_ignore_many(connection, outbox, fresh, ["idempotency_key"])
+            insert_rows(connection, records, chunk.records)
+            insert_rows(connection, outbox, fresh, skip_conflicts_on=["idempotency_key"])
             self.audit.record_decisions(
                 [
                     DecisionEntry(

@@ -1,12 +1,13 @@
-"""Dialect-aware bulk writes: "insert unless it exists" for idempotent writes, and plain executemany
-for narrow high-volume tables (SQLite and PostgreSQL)."""
+"""Dialect-aware bulk writes: "insert unless it exists" for idempotent writes, and the driver's
+executemany for the pipeline's high-volume tables (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import Connection, Dialect, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -34,20 +35,58 @@ def insert_ignore_many(
         connection.execute(_statement(connection, table, key), list(rows))
 
 
-def insert_plain_rows(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert many rows of plain values (strings, numbers) through the driver's executemany.
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    processors: tuple[Callable[[Any], Any] | None, ...]
 
-    For narrow, high-volume tables (the audit person index: a dozen rows per record) SQLAlchemy's
-    per-row parameter processing costs more than the insert itself; values must need no conversion.
+
+_PREPARED: dict[tuple[Any, ...], _Prepared] = {}
+
+
+def _prepare(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]
+) -> _Prepared:
+    key = (dialect.name, dialect.driver, dialect.paramstyle, table.name, columns, conflict)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        quote = dialect.identifier_preparer.quote
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        names = ", ".join(quote(table.c[name].name) for name in columns)
+        markers = ", ".join([marker] * len(columns))
+        # Identifiers come from the table's metadata (quoted), values are bound: nothing from outside.
+        sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({markers})"  # noqa: S608
+        if conflict:
+            sql += f" ON CONFLICT ({', '.join(quote(name) for name in conflict)}) DO NOTHING"
+        processors = tuple(
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+        )
+        prepared = _PREPARED[key] = _Prepared(sql, processors)
+    return prepared
+
+
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_conflicts_on: Sequence[str] = (),
+) -> None:
+    """Insert many rows (mappings with the same keys) through the driver's executemany.
+
+    Values are converted by each column type's own bind processor for the dialect (JSON through the
+    engine's serializer, date-times for SQLite), as SQLAlchemy would; what is skipped is its per-row
+    parameter machinery, which costs more than the insert itself on the pipeline's tables (records,
+    outbox, audit: several rows per record). ``skip_conflicts_on``: ``ON CONFLICT (…) DO NOTHING``.
     """
     if not rows:
         return
-    quote = connection.dialect.identifier_preparer.quote
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    names = ", ".join(quote(table.c[name].name) for name in columns)
-    markers = ", ".join([marker] * len(columns))
-    # Identifiers come from the table's metadata (quoted), values are bound: nothing from outside.
-    statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({markers})"  # noqa: S608
-    connection.exec_driver_sql(statement, list(rows))
+    columns = tuple(rows[0])
+    prepared = _prepare(connection.dialect, table, columns, tuple(skip_conflicts_on))
+    pairs = tuple(zip(columns, prepared.processors, strict=True))
+    parameters = [
+        tuple(row[name] if process is None else process(row[name]) for name, process in pairs) for row in rows
+    ]
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError(f"{table.name}: rows of one insert_rows call must have the same columns")
+    connection.exec_driver_sql(prepared.sql, parameters)

@@ -163,3 +163,43 @@ def test_empty_xsd_option_switches_validation_off() -> None:
     reader = XmlCodec().reader({"record_element": "R", "xsd": ""})
     records = list(reader.read(io.BytesIO(b"<root><R><A>1</A></R></root>"), source_name="x.xml"))
     assert [r.data for r in records] == [{"A": "1"}]  # type: ignore[union-attr]
+
+
+def test_records_in_containers_between_headers_and_nested_names() -> None:
+    """lxml shows Python only the record and context elements: what surrounds them must not matter."""
+    doc = (
+        b"<flux><entete><n>1</n></entete>"
+        b"<lot><rec>a</rec><autre><rec>b</rec></autre></lot>"
+        b"<lot><ctx>c1</ctx><rec><rec>inner</rec><v>c</v></rec></lot><fin/></flux>"
+    )
+    records = read(doc, record_element="rec", context_elements=["ctx"])
+    assert [r.data for r in records] == [
+        {"#text": "a"},
+        {"#text": "b"},
+        {"rec": "inner", "v": "c"},  # a record element inside a record belongs to it
+    ]
+    assert records[0].context == {} and records[2].context == {"ctx": {"#text": "c1"}}
+
+
+@pytest.mark.parametrize("record_element", ["rec", "absent"])
+def test_entity_declarations_are_refused_even_without_any_record(record_element: str) -> None:
+    doc = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r><x>&a;</x></r>'
+    with pytest.raises(UnreadableFileError, match="refused"):
+        read(doc, record_element=record_element)
+
+
+def test_elements_other_than_records_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large file whose records are named otherwise: the tree is trimmed between pieces."""
+    from adapters.xml_files import reader
+
+    sizes: list[int] = []
+    original = reader._trim
+
+    def measured(root: object) -> None:
+        original(root)  # type: ignore[arg-type]
+        sizes.append(sum(1 for _ in root.iter()))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(reader, "_trim", measured)
+    body = b"".join(b"<lot><item><v>%d</v></item></lot>" % i for i in range(20_000))
+    assert read(b"<flux>" + body + b"</flux>", record_element="absent") == []
+    assert len(sizes) > 20 and max(sizes) < 2_000  # 60,000 elements read, a few hundred kept at most
