@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Dialect, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,14 +42,16 @@ class _Prepared:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
 
-_PREPARED: dict[tuple[Any, ...], _Prepared] = {}
+_PREPARED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Prepared]] = WeakKeyDictionary()
+"""Per dialect instance: its bind processors hold the engine's own JSON serializer."""
 
 
 def _prepare(
     dialect: Dialect, table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]
 ) -> _Prepared:
-    key = (dialect.name, dialect.driver, dialect.paramstyle, table.name, columns, conflict)
-    prepared = _PREPARED.get(key)
+    cache = _PREPARED.setdefault(dialect, {})
+    key = (table.name, columns, conflict)
+    prepared = cache.get(key)
     if prepared is None:
         quote = dialect.identifier_preparer.quote
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -61,7 +64,7 @@ def _prepare(
         processors = tuple(
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
         )
-        prepared = _PREPARED[key] = _Prepared(sql, processors)
+        prepared = cache[key] = _Prepared(sql, processors)
     return prepared
 
 
