@@ -55,6 +55,13 @@ def _foyer_record() -> tuple[list[DecisionEntry], dict[str, object]]:
     return entries, bundle
 
 
+def _stored_pseudonyms(engine: Engine) -> list[tuple[int, list[str]]]:
+    """(seq, person_pseudonyms) of every audit row."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(audit_log.c.seq, audit_log.c.person_pseudonyms)).all()
+    return [(int(seq), list(found)) for seq, found in rows]
+
+
 def test_one_entry_per_identifier_covers_the_records_rows(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
     log = AuditLog(engine, SETTINGS)
@@ -100,8 +107,8 @@ def test_entries_written_one_per_row_are_still_found(tmp_path: Path) -> None:
     log = AuditLog(engine, SETTINGS)
     entries, _ = _foyer_record()
     log.record_decisions(entries)
+    pseudonyms = _stored_pseudonyms(engine)
     with engine.begin() as connection:
-        pseudonyms = connection.execute(select(audit_log.c.seq, audit_log.c.person_pseudonyms)).all()
         connection.execute(audit_person_index.delete())
         connection.execute(
             insert(audit_person_index),
@@ -141,9 +148,7 @@ def test_migration_0003_keeps_old_entries_and_its_downgrade_rebuilds_them(tmp_pa
     log = AuditLog(engine, SETTINGS)
     entries, _ = _foyer_record()
     log.record_decisions(entries)
-    with engine.connect() as connection:
-        stored = connection.execute(select(audit_log.c.seq, audit_log.c.person_pseudonyms)).all()
-    all_pseudonyms = {(p, seq) for seq, found in stored for p in found}
+    all_pseudonyms = {(p, seq) for seq, found in _stored_pseudonyms(engine) for p in found}
     engine.dispose()
     command.downgrade(alembic_config(url), "0002")
     engine = make_engine(url)

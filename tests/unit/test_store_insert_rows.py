@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.delivery.outbox import new_item_row
 from gateway.store.engine import make_engine
 from gateway.store.tables import exchanges, metadata, outbox
 from gateway.store.upsert import insert_rows
 from tests.conftest import require_service
+from tests.delivery_support import item_rows
 from tests.pg import temporary_database
 
 AT = dt.datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=dt.UTC)
@@ -50,20 +50,8 @@ def _exchange(engine: Engine) -> None:
 
 
 def _item(key: str, payload: object) -> dict[str, object]:
-    row = new_item_row(
-        exchange_id="x1",
-        record_id=None,
-        convention_id="c",
-        convention_version="1",
-        flow_id="f",
-        purpose="p",
-        receiver="r",
-        endpoint="e",
-        idempotency_key=key,
-        payload={},
-        now=AT,
-    )
-    row["payload"] = payload
+    (row,) = item_rows("x1", 1)
+    row["idempotency_key"], row["payload"], row["created_at"] = key, payload, AT
     return row
 
 
