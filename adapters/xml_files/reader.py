@@ -143,6 +143,7 @@ def _forget(element: etree._Element) -> None:
 PEEK_LIMIT = 1024 * 1024
 """Bytes read at most to find the root element's name (past a long prolog, trimming starts at the first
 record instead)."""
+PEEK_PIECE = 8 * 1024
 
 
 def _peek_root(stream: LimitedStream) -> tuple[list[bytes], str | None]:
@@ -152,7 +153,7 @@ def _peek_root(stream: LimitedStream) -> tuple[list[bytes], str | None]:
     size = 0
     try:
         while size < PEEK_LIMIT:
-            piece = stream.read(8 * 1024)
+            piece = stream.read(PEEK_PIECE)
             if not piece:
                 break
             head.append(piece)

@@ -26,7 +26,7 @@ from gateway.clock import aware, utcnow
 from gateway.delivery.retry import RetryPolicy
 from gateway.errors import GatewayError
 from gateway.store.tables import dead_letters, outbox
-from gateway.store.upsert import insert_ignore_many
+from gateway.store.upsert import insert_rows
 
 PENDING, IN_FLIGHT, DELIVERED, DEAD = "pending", "in_flight", "delivered", "dead"
 
@@ -130,7 +130,7 @@ class Outbox:
 
     def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
         with self.engine.begin() as connection:
-            insert_ignore_many(connection, outbox, rows, ["idempotency_key"])
+            insert_rows(connection, outbox, rows, skip_conflicts_on=["idempotency_key"])
 
     def claim(
         self, worker: str, limit: int = 100, endpoints: Sequence[str] | None = None

@@ -28,14 +28,6 @@ def insert_ignore_one(connection: Connection, table: Table, row: dict[str, Any],
     return connection.execute(statement, row).first() is not None
 
 
-def insert_ignore_many(
-    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
-) -> None:
-    """Insert ``rows`` in one round trip, silently skipping those whose ``key`` already exists."""
-    if rows:
-        connection.execute(_statement(connection, table, key), list(rows))
-
-
 @dataclass(frozen=True)
 class _Prepared:
     sql: str
