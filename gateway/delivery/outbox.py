@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from gateway.clock import aware, utcnow
 from gateway.delivery.retry import RetryPolicy
 from gateway.errors import GatewayError
+from gateway.store.ids import time_ordered_id
 from gateway.store.tables import dead_letters, outbox
 from gateway.store.upsert import insert_rows
 
@@ -98,7 +99,7 @@ def new_item_row(
     """A row for :func:`enqueue`; the payload holds the receiver-side idempotency key."""
     now = now or utcnow()
     return {
-        "id": str(uuid.uuid4()),
+        "id": time_ordered_id(),
         "exchange_id": exchange_id,
         "record_id": record_id,
         "convention_id": convention_id,

@@ -18,7 +18,8 @@ from gateway.errors import ConfigurationError, SkippableRecordError
 from gateway.mapping.compiler import VARIABLE, MappingSpec, ResourceTemplate
 from gateway.mapping.coverage import emitted_paths, leaf_paths, read_paths
 from gateway.mapping.expressions import REFERENCE_INDEX, Path, Roots, truthy
-from gateway.mapping.nodes import FieldFailure, RunState, as_items, is_empty, key_text, write
+from gateway.mapping.fill import compile_fill
+from gateway.mapping.nodes import FieldFailure, RunState, as_items, is_empty, key_text
 
 ID_NAMESPACE = uuid.UUID("6f1c2b0e-7d0a-5b8e-9a43-2f6f1d0c9e51")
 """Namespace of every id the mappings derive (uuid5): fixed forever, or ids would change."""
@@ -51,6 +52,8 @@ class CompiledMapping:
         self._bundle_meta = {"source": spec.partner_system}
         self._bundle_extension = [{"url": MAPPING_EXTENSION, "valueString": f"{spec.name}@{spec.version}"}]
         self._id_prefix = ID_NAMESPACE.bytes + f"{spec.name}|".encode()
+        self._fills = {template.name: compile_fill(template.assignments) for template in spec.resources}
+        self._reverse_fill = compile_fill(spec.reverse.assignments) if spec.reverse is not None else None
 
     # ------------------------------------------------------------------------------------ description
 
@@ -240,10 +243,7 @@ class CompiledMapping:
     def _build(self, template: ResourceTemplate, scope: Any, rid: str, state: RunState) -> dict[str, Any]:
         meta: dict[str, Any] = {"source": self.spec.partner_system}
         resource: dict[str, Any] = {"resourceType": template.resource_type, "id": rid, "meta": meta}
-        for assignment in template.assignments:
-            value = assignment.node.evaluate(scope, state)
-            if not is_empty(value):
-                write(resource, assignment, value)
+        self._fills[template.name](resource, scope, state)
         if template.security:
             labels = [
                 {"system": SENSITIVITY_SYSTEM, "code": label.code}
@@ -270,8 +270,8 @@ class CompiledMapping:
 
     def from_canonical(self, bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Partner records (dict trees for the codec writer) for one Bundle."""
-        reverse = self.spec.reverse
-        if reverse is None:
+        reverse, fill = self.spec.reverse, self._reverse_fill
+        if reverse is None or fill is None:
             raise ConfigurationError(
                 f"mapping {self.spec.name!r} has no reverse section: it cannot produce the partner format",
                 file=str(self.spec.path),
@@ -286,10 +286,7 @@ class CompiledMapping:
             records: list[dict[str, Any]] = []
             for scope in scopes:
                 record: dict[str, Any] = {}
-                for assignment in reverse.assignments:
-                    value = assignment.node.evaluate(scope, state)
-                    if not is_empty(value):
-                        write(record, assignment, value)
+                fill(record, scope, state)
                 if record:
                     records.append(record)
             return records

@@ -44,6 +44,11 @@ class DateFormat:
     has_date: bool = True
     """False for a time-only format (``HH:mm:ss``)."""
 
+    @property
+    def two_digit_year(self) -> bool:
+        """Whether the century is guessed (``yy``): the result then depends on today's date."""
+        return self.regex is not None and "(?P<y>" in self.regex.pattern
+
     def parse(self, value: str) -> dt.datetime:
         value = value.strip()
         if self.regex is None:

@@ -8,7 +8,7 @@ the caller adds the record's location and turns it into a ``SkippableRecordError
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any, Protocol
@@ -213,57 +213,29 @@ class Assignment:
         object.__setattr__(self, "last", self.parts[-1])
 
 
-def write(target: dict[str, Any], assignment: Assignment, value: Any) -> None:
-    node = target
-    for part in assignment.parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    last = assignment.last
-    if isinstance(value, list):
-        value = [item for item in value if not is_empty(item)]
-        if not value:
-            return
-    if assignment.append:
-        items = node.get(last)
-        if not isinstance(items, list):
-            items = node[last] = []
-        if isinstance(value, list):
-            items.extend(value)
-        else:
-            items.append(value)
-    else:
-        node[last] = value
-
-
-def build_object(assignments: Sequence[Assignment], scope: Any, state: RunState) -> dict[str, Any] | None:
-    """Evaluate assignments into a new object; None when no non-constant field has a value."""
-    out: dict[str, Any] = {}
-    meaningful = False
-    for assignment in assignments:
-        value = assignment.node.evaluate(scope, state)
-        if is_empty(value):
-            continue
-        write(out, assignment, value)
-        meaningful = meaningful or not assignment.node.constant
-    return out if meaningful else None
-
-
 @dataclass(frozen=True)
 class ObjectNode:
     assignments: tuple[Assignment, ...]
     foreach: Expression | None = None
     when: Expression | None = None
     constant: bool = False
+    fill: Callable[[dict[str, Any], Any, RunState], bool] = field(init=False, repr=False, compare=False)
+    """The assignments compiled (``fill.compile_fill``)."""
+
+    def __post_init__(self) -> None:
+        from gateway.mapping.fill import compile_fill  # fill builds on this module's nodes
+
+        object.__setattr__(self, "fill", compile_fill(self.assignments))
 
     def evaluate(self, scope: Any, state: RunState) -> Any:
         if self.when is not None and not truthy(self.when.evaluate(scope, state.roots)):
             return None
         if self.foreach is None:
-            return build_object(self.assignments, scope, state)
-        built = (
-            build_object(self.assignments, item, state)
-            for item in as_items(self.foreach.evaluate(scope, state.roots))
-        )
+            return self._build(scope, state)
+        built = (self._build(item, state) for item in as_items(self.foreach.evaluate(scope, state.roots)))
         return [obj for obj in built if obj is not None]
+
+    def _build(self, scope: Any, state: RunState) -> dict[str, Any] | None:
+        """A new object of the assignments; None when no non-constant field has a value."""
+        out: dict[str, Any] = {}
+        return out if self.fill(out, scope, state) else None

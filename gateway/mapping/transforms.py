@@ -376,6 +376,27 @@ def _parse_any(formats: list[DateFormat], value: Any, *, times: bool = False) ->
     raise TransformError(f"matches none of the date formats {[f.text for f in formats]}")
 
 
+_MEMO_SIZE = 4096
+
+
+def _memoised(convert: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``convert`` with its results for text values remembered (dates repeat across a file's records:
+    birth dates, period starts). Bounded: emptied when full. Failures are not remembered."""
+    memo: dict[str, str] = {}
+
+    def cached(value: Any) -> str:
+        if type(value) is not str:
+            return convert(value)
+        found = memo.get(value)
+        if found is None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            found = memo[value] = convert(value)
+        return found
+
+    return cached
+
+
 def _parse_iso(value: Any) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(_text(value).replace("Z", "+00:00"))
@@ -409,7 +430,9 @@ def _build_date(params: dict[str, Any], env: BuildEnv, direction: Direction) -> 
             moment = moment.astimezone(zone)
         return moment.date().isoformat()
 
-    return Step("date", to_iso_date)
+    if any(date_format.two_digit_year for date_format in formats):
+        return Step("date", to_iso_date)  # the century depends on today's date: never cached
+    return Step("date", _memoised(to_iso_date))
 
 
 @register("datetime", main="formats", params=("formats", "timezone"))

@@ -44,6 +44,7 @@ from gateway.model.validation import CanonicalValidator, get_validator
 from gateway.pipeline.endpoints import Endpoint, EndpointConfig
 from gateway.pipeline.routing import daily_batch_key
 from gateway.policy import ConventionRegistry, Decision, enforce_egress, enforce_ingress
+from gateway.store.ids import record_id as new_record_id
 from gateway.store.payloads import open_payload, read_payload
 from gateway.store.tables import dead_letters, exchanges, outbox, records
 from gateway.store.upsert import insert_rows
@@ -51,6 +52,10 @@ from gateway.store.upsert import insert_rows
 log = get_logger("gateway.pipeline")
 
 PROCESSING, PROCESSED, FAILED = "processing", "processed", "failed"
+
+
+class ClaimLost(Exception):
+    """Another processor took the exchange over (this one had not renewed its claim in time)."""
 
 
 @dataclass
@@ -129,18 +134,24 @@ class Processor:
         """Process (or resume) one exchange; ``progress`` is told how many records were read so far."""
         with self.engine.connect() as connection:
             row = connection.execute(select(exchanges).where(exchanges.c.id == exchange_id)).one()
-            done = connection.execute(
-                select(func.max(records.c.number)).where(records.c.exchange_id == exchange_id)
-            ).scalar()
         summary = ExchangeSummary(exchange_id, row.status)
         if row.status in (PROCESSED, FAILED) or not self._claim(exchange_id):
             return summary  # done already, or another processor (node) is on it
+        # Read once the claim is ours: a processor whose claim we took over committed until then.
+        with self.engine.connect() as connection:
+            done = connection.execute(
+                select(func.max(records.c.number)).where(records.c.exchange_id == exchange_id)
+            ).scalar()
         try:
             endpoint = self.endpoints.endpoint(row.endpoint)
             outcomes = self._decode(row, endpoint)
             self._run(row, endpoint, outcomes, int(done or 0), at, summary, progress)
         except FatalError as error:
             self._fail(exchange_id, error, summary)
+            return summary
+        except ClaimLost:
+            summary.status = PROCESSING
+            log.warning("exchange.claim_lost", exchange=exchange_id, processor=self.name, read=summary.read)
             return summary
         self._set_status(exchange_id, PROCESSED, claimed_until=None)
         summary.status = PROCESSED
@@ -193,7 +204,7 @@ class Processor:
                 continue  # committed before an interruption
             summary.read += 1
             now = at or utcnow()
-            record_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{row.id}/{number}"))
+            record_id = new_record_id(row.id, number)
             if isinstance(outcome, SkippableRecordError):
                 self._reject(chunk, row.id, record_id, number, outcome, summary, now)
             else:
@@ -312,6 +323,24 @@ class Processor:
         # One transaction holding the audit chain lock: records, outbox items and their audit rows
         # commit together or not at all.
         with chain_transaction(self.engine) as connection:
+            # First statement: renew the claim, or learn that it was taken over (this processor was
+            # too slow to renew it and another one judged it dead). Its row lock on PostgreSQL makes a
+            # concurrent take-over wait for this commit, and then see a live claim.
+            claimed = connection.execute(
+                update(exchanges)
+                .where(exchanges.c.id == exchange_id, exchanges.c.claimed_by == self.name)
+                .values(
+                    records_total=exchanges.c.records_total + len(chunk.records),
+                    records_ok=exchanges.c.records_ok
+                    + sum(1 for r in chunk.records if r["status"] == "routed"),
+                    records_rejected=exchanges.c.records_rejected
+                    + sum(1 for r in chunk.records if r["status"] != "routed"),
+                    claimed_until=utcnow() + self.lease,
+                    updated_at=utcnow(),
+                )
+            ).rowcount
+            if claimed != 1:
+                raise ClaimLost(exchange_id)  # rolls this chunk back: the new holder redoes it
             existing = _existing_keys(connection, [r["idempotency_key"] for r in chunk.outbox])
             fresh = [r for r in chunk.outbox if r["idempotency_key"] not in existing]
             summary.duplicates += len(chunk.outbox) - len(fresh)
@@ -331,18 +360,6 @@ class Processor:
                     for decision, record_id, subject, key in chunk.audit
                 ],
                 connection=connection,
-            )
-            connection.execute(
-                update(exchanges)
-                .where(exchanges.c.id == exchange_id)
-                .values(
-                    records_total=exchanges.c.records_total + len(chunk.records),
-                    records_ok=exchanges.c.records_ok
-                    + sum(1 for r in chunk.records if r["status"] == "routed"),
-                    records_rejected=exchanges.c.records_rejected
-                    + sum(1 for r in chunk.records if r["status"] != "routed"),
-                    updated_at=utcnow(),
-                )
             )
 
     def _claim(self, exchange_id: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -31,7 +32,10 @@ def insert_ignore_one(connection: Connection, table: Table, row: dict[str, Any],
 @dataclass(frozen=True)
 class _Prepared:
     sql: str
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    values: Callable[[Mapping[str, Any]], Any]
+    """The row's values in column order (``itemgetter``: one C call per row)."""
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """(position, bind processor) of the columns whose values the dialect converts."""
 
 
 _PREPARED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Prepared]] = WeakKeyDictionary()
@@ -53,10 +57,11 @@ def _prepare(
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({markers})"  # noqa: S608
         if conflict:
             sql += f" ON CONFLICT ({', '.join(quote(name) for name in conflict)}) DO NOTHING"
-        processors = tuple(
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-        )
-        prepared = cache[key] = _Prepared(sql, processors)
+        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+        getter = itemgetter(*columns)
+        values = getter if len(columns) > 1 else lambda row: (getter(row),)
+        conversions = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+        prepared = cache[key] = _Prepared(sql, values, conversions)
     return prepared
 
 
@@ -78,10 +83,19 @@ def insert_rows(
         return
     columns = tuple(rows[0])
     prepared = _prepare(connection.dialect, table, columns, tuple(skip_conflicts_on))
-    pairs = tuple(zip(columns, prepared.processors, strict=True))
-    parameters = [
-        tuple(row[name] if process is None else process(row[name]) for name, process in pairs) for row in rows
-    ]
     if any(len(row) != len(columns) for row in rows):
         raise ValueError(f"{table.name}: rows of one insert_rows call must have the same columns")
+    values, conversions = prepared.values, prepared.conversions
+    try:
+        if not conversions:
+            parameters: list[Any] = [values(row) for row in rows]
+        else:
+            parameters = []
+            for row in rows:
+                converted = list(values(row))
+                for position, process in conversions:
+                    converted[position] = process(converted[position])
+                parameters.append(tuple(converted))
+    except KeyError:
+        raise ValueError(f"{table.name}: rows of one insert_rows call must have the same columns") from None
     connection.exec_driver_sql(prepared.sql, parameters)

@@ -177,6 +177,35 @@ def test_two_digit_years_pivot_on_this_year() -> None:
     assert apply("date", "DD/MM/YY", f"01/01/{(this_year + 1) % 100:02d}").startswith("19")
 
 
+def test_date_results_are_remembered_per_step_failures_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.mapping import dates, transforms
+
+    calls: list[str] = []
+    parse = dates.DateFormat.parse
+
+    def counting(self: dates.DateFormat, value: str) -> dt.datetime:
+        calls.append(value)
+        return parse(self, value)
+
+    monkeypatch.setattr(dates.DateFormat, "parse", counting)
+    monkeypatch.setattr(transforms, "_MEMO_SIZE", 2)
+    step = build_step("date", "DD/MM/YYYY", ENV, "forward")
+    assert [run_steps([step], "01/02/1982") for _ in range(3)] == ["1982-02-01"] * 3
+    assert calls == ["01/02/1982"]
+    for _ in range(2):  # a failure raises every time, with the same message
+        with pytest.raises(TransformError, match="matches none"):
+            run_steps([step], "31/02/1982")
+    assert calls.count("31/02/1982") == 2
+    run_steps([step], "02/02/1982")
+    run_steps([step], "03/02/1982")  # the memo was full: emptied, then refilled
+    assert run_steps([step], "01/02/1982") == "1982-02-01"
+    assert calls.count("01/02/1982") == 2
+    two_digits = build_step("date", "DD/MM/YY", ENV, "forward")
+    for _ in range(2):
+        run_steps([two_digits], "01/02/82")
+    assert calls.count("01/02/82") == 2  # the century depends on today: not remembered
+
+
 def test_datetime_forward_and_reverse() -> None:
     assert apply("datetime", "YYYY-MM-DD HH:mm:ss.S", "2020-02-13 10:30:00.0") == "2020-02-13T10:30:00+01:00"
     assert apply("datetime", "ISO", "2021-05-17T14:47:11+00:00") == "2021-05-17T14:47:11+00:00"
