@@ -57,8 +57,9 @@ def compile_fill(assignments: Sequence[Assignment]) -> Fill:
 def _evaluate(node: Node, index: int, namespace: dict[str, Any]) -> list[str]:
     """Lines setting ``value``: the node's ``evaluate``, inlined for the plain cases (a bare expression,
     a constant without condition) that make most fields."""
-    plain = isinstance(node, ValueNode) and not (node.when or node.steps or node.required)
-    if plain and isinstance(node, ValueNode) and node.default is None:
+    if isinstance(node, ValueNode) and not (
+        node.when or node.steps or node.required or node.default is not None
+    ):
         namespace[f"expression_{index}"] = node.expr.evaluate
         namespace[f"label_{index}"] = node.label
         namespace[f"text_{index}"] = node.expr.text

@@ -14,6 +14,7 @@ failed — never the value (it may be personal data).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -381,18 +382,11 @@ _MEMO_SIZE = 4096
 
 def _memoised(convert: Callable[[Any], str]) -> Callable[[Any], str]:
     """``convert`` with its results for text values remembered (dates repeat across a file's records:
-    birth dates, period starts). Bounded: emptied when full. Failures are not remembered."""
-    memo: dict[str, str] = {}
+    birth dates, period starts). Bounded (least recently used dropped); failures are not remembered."""
+    remembered = functools.lru_cache(maxsize=_MEMO_SIZE)(convert)
 
     def cached(value: Any) -> str:
-        if type(value) is not str:
-            return convert(value)
-        found = memo.get(value)
-        if found is None:
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            found = memo[value] = convert(value)
-        return found
+        return remembered(value) if type(value) is str else convert(value)
 
     return cached
 

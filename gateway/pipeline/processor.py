@@ -322,6 +322,7 @@ class Processor:
             return
         # One transaction holding the audit chain lock: records, outbox items and their audit rows
         # commit together or not at all.
+        now = utcnow()
         with chain_transaction(self.engine) as connection:
             # First statement: renew the claim, or learn that it was taken over (this processor was
             # too slow to renew it and another one judged it dead). Its row lock on PostgreSQL makes a
@@ -335,8 +336,8 @@ class Processor:
                     + sum(1 for r in chunk.records if r["status"] == "routed"),
                     records_rejected=exchanges.c.records_rejected
                     + sum(1 for r in chunk.records if r["status"] != "routed"),
-                    claimed_until=utcnow() + self.lease,
-                    updated_at=utcnow(),
+                    claimed_until=now + self.lease,
+                    updated_at=now,
                 )
             ).rowcount
             if claimed != 1:

@@ -197,7 +197,7 @@ def test_date_results_are_remembered_per_step_failures_are_not(monkeypatch: pyte
             run_steps([step], "31/02/1982")
     assert calls.count("31/02/1982") == 2
     run_steps([step], "02/02/1982")
-    run_steps([step], "03/02/1982")  # the memo was full: emptied, then refilled
+    run_steps([step], "03/02/1982")  # the memo was full: the least recently used went
     assert run_steps([step], "01/02/1982") == "1982-02-01"
     assert calls.count("01/02/1982") == 2
     two_digits = build_step("date", "DD/MM/YY", ENV, "forward")
