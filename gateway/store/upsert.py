@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Dialect, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 
 def _statement(connection: Connection, table: Table, key: Sequence[str]) -> Insert:
@@ -36,6 +37,10 @@ class _Prepared:
     """The row's values in column order (``itemgetter``: one C call per row)."""
     conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
     """(position, bind processor) of the columns whose values the dialect converts."""
+    copy: str | None
+    """PostgreSQL without a conflict clause: the ``COPY … FROM STDIN`` statement used instead (COPY
+    cannot skip conflicts; executemany in pipeline mode measured as fast as a COPY through a temporary
+    table for the outbox)."""
 
 
 _PREPARED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Prepared]] = WeakKeyDictionary()
@@ -61,7 +66,10 @@ def _prepare(
         getter = itemgetter(*columns)
         values = getter if len(columns) > 1 else lambda row: (getter(row),)
         conversions = tuple((i, p) for i, p in enumerate(processors) if p is not None)
-        prepared = cache[key] = _Prepared(sql, values, conversions)
+        copy = None
+        if dialect.name == "postgresql" and dialect.driver == "psycopg" and not conflict:
+            copy = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+        prepared = cache[key] = _Prepared(sql, values, conversions, copy)
     return prepared
 
 
@@ -72,7 +80,8 @@ def insert_rows(
     *,
     skip_conflicts_on: Sequence[str] = (),
 ) -> None:
-    """Insert many rows (mappings with the same keys) through the driver's executemany.
+    """Insert many rows (mappings with the same keys) through the driver's executemany, or on PostgreSQL
+    (no ``skip_conflicts_on``) through COPY.
 
     Values are converted by each column type's own bind processor for the dialect (JSON through the
     engine's serializer, date-times for SQLite), as SQLAlchemy would; what is skipped is its per-row
@@ -98,4 +107,23 @@ def insert_rows(
                 parameters.append(tuple(converted))
     except KeyError:
         raise ValueError(f"{table.name}: rows of one insert_rows call must have the same columns") from None
-    connection.exec_driver_sql(prepared.sql, parameters)
+    if prepared.copy is not None:
+        _copy(connection, prepared.copy, parameters)
+    else:
+        connection.exec_driver_sql(prepared.sql, parameters)
+
+
+def _copy(connection: Connection, sql: str, parameters: list[Any]) -> None:
+    """PostgreSQL's COPY, in the caller's transaction: one stream for all the rows, adapted by psycopg's
+    C code, where executemany runs one INSERT per row on the server (the audit inserts of a PLIE record
+    took 65 µs that way, 43 µs with COPY)."""
+    driver = connection.connection.driver_connection
+    if driver is None:  # pragma: no cover - a live connection always has its DB-API connection
+        raise RuntimeError("no driver connection")
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in parameters:
+                copy.write_row(row)
+    except dbapi.Error as error:  # as SQLAlchemy raises them for execute (IntegrityError...)
+        raise DBAPIError.instance(sql, None, error, dbapi.Error) from error

@@ -77,3 +77,31 @@ def test_receive_tells_a_new_envelope_from_a_duplicate_on_postgres(pg_url: str) 
     assert (first.duplicate, again.duplicate) == (False, True)
     assert again.exchange_id == first.exchange_id
     assert slices == 1
+
+
+def test_large_json_columns_are_compressed_with_lz4_and_the_downgrade_restores_pglz(pg_url: str) -> None:
+    from alembic import command
+
+    from gateway.store.engine import alembic_config
+
+    query = text(
+        "SELECT c.relname || '.' || a.attname, a.attcompression FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relname IN ('records', 'outbox', 'audit_log') AND a.attcompression <> ''"
+    )
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    with engine.connect() as connection:
+        methods = {name: method for name, method in connection.execute(query)}
+    assert methods == {
+        "records.bundle": "l",
+        "outbox.payload": "l",
+        "audit_log.person_pseudonyms": "l",
+        "audit_log.fields": "l",
+    }
+    command.downgrade(alembic_config(pg_url), "0003")
+    with engine.connect() as connection:
+        methods = {name: method for name, method in connection.execute(query)}
+    engine.dispose()
+    assert set(methods.values()) == {"p"}
+    assert len(methods) == 4

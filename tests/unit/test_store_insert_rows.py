@@ -93,3 +93,19 @@ def test_rows_with_other_columns_are_refused(engine: Engine) -> None:
     extra = {**_item("k3", None), "updated_at": AT}  # a column more in a later row
     with pytest.raises(ValueError, match="same columns"), engine.begin() as connection:
         insert_rows(connection, outbox, [_item("k4", None), extra])
+
+
+def test_awkward_text_survives_the_copy_stream(engine: Engine) -> None:
+    """On PostgreSQL these rows go through COPY's text format, where tabs, newlines, backslashes and
+    ``\\N`` (its null marker) must be escaped; None must stay NULL, not become text."""
+    awkward = "tab\there\nnew line\\back\\slash \\N \"quoted\" Ωmega \r end"
+    row = _item("k1", {"text": awkward, "nested": [awkward, {"k\tey": awkward}]})
+    row["last_error"], row["receipt"], row["batch_key"] = awkward, "\\N", None
+    with engine.begin() as connection:
+        insert_rows(connection, outbox, [row])
+    with engine.connect() as connection:
+        stored = connection.execute(select(outbox)).one()
+    assert stored.payload == {"text": awkward, "nested": [awkward, {"k\tey": awkward}]}
+    assert stored.last_error == awkward
+    assert stored.receipt == "\\N"
+    assert stored.batch_key is None
