@@ -98,7 +98,7 @@ def test_rows_with_other_columns_are_refused(engine: Engine) -> None:
 def test_awkward_text_survives_the_copy_stream(engine: Engine) -> None:
     """On PostgreSQL these rows go through COPY's text format, where tabs, newlines, backslashes and
     ``\\N`` (its null marker) must be escaped; None must stay NULL, not become text."""
-    awkward = "tab\there\nnew line\\back\\slash \\N \"quoted\" Ωmega \r end"
+    awkward = 'tab\there\nnew line\\back\\slash \\N "quoted" Ωmega \r end'
     row = _item("k1", {"text": awkward, "nested": [awkward, {"k\tey": awkward}]})
     row["last_error"], row["receipt"], row["batch_key"] = awkward, "\\N", None
     with engine.begin() as connection:
