@@ -157,6 +157,7 @@ def _insert_records(gateway: Any, exchange_id: str, documents: Iterator[dict[str
     import datetime as dt
 
     from gateway.store.tables import records
+    from gateway.store.upsert import insert_rows
 
     batch: list[dict[str, Any]] = []
     count = 0
@@ -175,11 +176,11 @@ def _insert_records(gateway: Any, exchange_id: str, documents: Iterator[dict[str
         )
         if len(batch) >= 500:
             with gateway.engine.begin() as connection:
-                connection.execute(records.insert(), batch)
+                insert_rows(connection, records, batch)  # as the pipeline writes them (COPY on PostgreSQL)
             batch = []
     if batch:
         with gateway.engine.begin() as connection:
-            connection.execute(records.insert(), batch)
+            insert_rows(connection, records, batch)
     return count
 
 
