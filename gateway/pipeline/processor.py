@@ -146,6 +146,7 @@ class Processor:
             endpoint = self.endpoints.endpoint(row.endpoint)
             outcomes = self._decode(row, endpoint)
             self._run(row, endpoint, outcomes, int(done or 0), at, summary, progress)
+            self._finish(exchange_id)
         except FatalError as error:
             self._fail(exchange_id, error, summary)
             return summary
@@ -153,7 +154,6 @@ class Processor:
             summary.status = PROCESSING
             log.warning("exchange.claim_lost", exchange=exchange_id, processor=self.name, read=summary.read)
             return summary
-        self._set_status(exchange_id, PROCESSED, claimed_until=None)
         summary.status = PROCESSED
         log.info(
             "exchange.processed",
@@ -380,6 +380,17 @@ class Processor:
                 )
             ).rowcount
         return bool(taken == 1)
+
+    def _finish(self, exchange_id: str) -> None:
+        """Mark the exchange processed and release it, if it is still this processor's."""
+        with self.engine.begin() as connection:
+            finished = connection.execute(
+                update(exchanges)
+                .where(exchanges.c.id == exchange_id, exchanges.c.claimed_by == self.name)
+                .values(status=PROCESSED, claimed_until=None, updated_at=utcnow())
+            ).rowcount
+        if finished != 1:
+            raise ClaimLost(exchange_id)  # the new holder marks it when it is done
 
     def _set_status(self, exchange_id: str, status: str, **values: Any) -> None:
         with self.engine.begin() as connection:

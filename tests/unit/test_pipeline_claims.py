@@ -89,3 +89,35 @@ def test_a_processor_whose_claim_was_taken_over_stops_and_the_new_holder_finishe
     verified = AuditQueries(gateway.engine, gateway.settings).verify()
     assert verified.ok, verified.reason
     gateway.engine.dispose()
+
+
+def test_a_processor_that_lost_its_claim_after_its_last_chunk_leaves_the_exchange_to_the_holder(
+    tmp_path: Path,
+) -> None:
+    gateway, exchange_id = _gateway(tmp_path)
+    slow = gateway.processor
+    run = slow._run
+
+    def run_then_stall(*args: Any, **kwargs: Any) -> None:
+        run(*args, **kwargs)
+        # Every record is committed, then the processor stalls past its lease before marking the
+        # exchange processed: another node has taken it over in the meantime.
+        with gateway.engine.begin() as connection:
+            connection.execute(
+                update(exchanges)
+                .where(exchanges.c.id == exchange_id)
+                .values(claimed_by="node-b", claimed_until=utcnow() + timedelta(minutes=5))
+            )
+
+    slow._run = run_then_stall  # type: ignore[method-assign]
+    summary = slow.process(exchange_id, at=AT)
+    assert summary.status == "processing"
+    with gateway.engine.connect() as connection:
+        status, holder, until = connection.execute(
+            select(exchanges.c.status, exchanges.c.claimed_by, exchanges.c.claimed_until).where(
+                exchanges.c.id == exchange_id
+            )
+        ).one()
+    assert (status, holder) == ("processing", "node-b")
+    assert until is not None, "the holder's claim is left as it is"
+    gateway.engine.dispose()
