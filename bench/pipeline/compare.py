@@ -29,7 +29,7 @@ if __name__ == "__main__":
 def e2e_rate(tree: Path, fmt: str, records: int, store: str) -> float:
     """Records/s of one e2e run with ``tree``'s code."""
     script = _CHILD.format(bench=str(tree / "bench" / "pipeline"), fmt=fmt, records=records, store=store)
-    output = subprocess.run(  # noqa: S603 - our own interpreter and script
+    output = subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True, cwd=tree
     ).stdout
     return float(json.loads(output.strip().splitlines()[-1]))
