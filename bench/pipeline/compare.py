@@ -54,9 +54,7 @@ def main() -> None:
             for fmt in args.formats.split(","):
                 before, after = (e2e_rate(tree, fmt, args.records, store) for tree in trees)
                 change = (after / before - 1) * 100
-                print(
-                    f"{fmt:>9} {store:>9} {round_number:>5} {before:>9.0f} {after:>9.0f} {change:>+6.1f}%"
-                )
+                print(f"{fmt:>9} {store:>9} {round_number:>5} {before:>9.0f} {after:>9.0f} {change:>+6.1f}%")
 
 
 if __name__ == "__main__":
